@@ -1,0 +1,134 @@
+#include "api/resources.h"
+
+#include <map>
+
+namespace tauon::api {
+namespace {
+
+using nlohmann::json;
+
+json TimeJson(const std::optional<TimePoint>& t) { return t ? json(FormatTime(*t)) : json(); }
+
+template <typename T>
+json OptionalJson(const std::optional<T>& value) {
+  return value ? json(*value) : json();
+}
+
+json StepJson(const store::StepRecord& step) {
+  return {{"name", step.name},
+          {"status", engine::Name(step.status)},
+          {"exit_code", OptionalJson(step.exit_code)},
+          {"error", step.error},
+          {"started_at", TimeJson(step.started_at)},
+          {"finished_at", TimeJson(step.finished_at)},
+          {"duration_ms", OptionalJson(step.duration_ms)},
+          {"log", step.log_path}};
+}
+
+}  // namespace
+
+json RunSummaryJson(const store::RunRecord& run) {
+  std::optional<int64_t> duration;
+  if (run.started_at && run.finished_at) duration = (*run.finished_at - *run.started_at).count();
+  return {{"id", run.id},
+          {"repo", run.repo},
+          {"commit", run.commit},
+          {"branch", run.branch},
+          {"event", run.event},
+          {"pipeline", run.pipeline},
+          {"message", run.message},
+          {"author", run.author},
+          {"status", engine::Name(run.status)},
+          {"error", run.error},
+          {"created_at", FormatTime(run.created_at)},
+          {"started_at", TimeJson(run.started_at)},
+          {"finished_at", TimeJson(run.finished_at)},
+          {"duration_ms", OptionalJson(duration)}};
+}
+
+Result<json> RunJson(store::Store& store, int64_t run_id) {
+  Result<std::optional<store::RunRecord>> run = store.GetRun(run_id);
+  if (!run) return std::unexpected(run.error());
+  if (!*run) return Fail("no run {}", run_id);
+  json out = RunSummaryJson(**run);
+  Result<std::vector<store::JobRecord>> jobs = store.GetJobs(run_id);
+  if (!jobs) return std::unexpected(jobs.error());
+
+  // Rows come by position then attempt: the last row of a position is the latest attempt.
+  std::map<int, std::vector<const store::JobRecord*>> attempts;
+  for (const store::JobRecord& job : *jobs) attempts[job.position].push_back(&job);
+  out["jobs"] = json::array();
+  for (const auto& [position, rows] : attempts) {
+    const store::JobRecord& job = *rows.back();
+    json item = {{"name", job.name},
+                 {"status", engine::Name(job.status)},
+                 {"attempt", job.attempt},
+                 {"needs", job.needs},
+                 {"error", job.error},
+                 {"warnings", job.warnings},
+                 {"started_at", TimeJson(job.started_at)},
+                 {"finished_at", TimeJson(job.finished_at)},
+                 {"duration_ms", OptionalJson(job.duration_ms)},
+                 {"steps", json::array()},
+                 {"tests", nullptr},
+                 {"failed_tests", json::array()},
+                 {"metrics", json::object()},
+                 {"gates", json::array()},
+                 {"artifacts", json::array()},
+                 {"attempts", json::array()}};
+    for (size_t a = 0; a + 1 < rows.size(); ++a) {
+      item["attempts"].push_back({{"attempt", rows[a]->attempt},
+                                  {"status", engine::Name(rows[a]->status)},
+                                  {"error", rows[a]->error},
+                                  {"duration_ms", OptionalJson(rows[a]->duration_ms)}});
+    }
+    Result<std::vector<store::StepRecord>> steps = store.GetSteps(job.id);
+    if (!steps) return std::unexpected(steps.error());
+    for (const store::StepRecord& step : *steps) item["steps"].push_back(StepJson(step));
+
+    Result<std::vector<store::TestRecord>> tests = store.GetTestResults(job.id);
+    if (!tests) return std::unexpected(tests.error());
+    if (!tests->empty()) {
+      int passed = 0, failed = 0, skipped = 0, flaky = 0;
+      for (const store::TestRecord& test : *tests) {
+        if (test.status == "passed") ++passed;
+        if (test.status == "failed" || test.status == "error") {
+          ++failed;
+          item["failed_tests"].push_back({{"suite", test.suite},
+                                          {"classname", test.classname},
+                                          {"name", test.name},
+                                          {"status", test.status},
+                                          {"message", test.message}});
+        }
+        if (test.status == "skipped") ++skipped;
+        if (test.flaky) ++flaky;
+      }
+      item["tests"] = {{"total", tests->size()}, {"passed", passed}, {"failed", failed},
+                       {"skipped", skipped},      {"flaky", flaky}};
+    }
+    Result<std::vector<store::ArtifactRecord>> artifacts = store.GetArtifacts(job.id);
+    if (!artifacts) return std::unexpected(artifacts.error());
+    for (const store::ArtifactRecord& artifact : *artifacts) {
+      item["artifacts"].push_back(
+          {{"path", artifact.path}, {"size", artifact.size}, {"digest", artifact.digest}});
+    }
+    out["jobs"].push_back(std::move(item));
+  }
+  return out;
+}
+
+Result<json> RunArtifactsJson(store::Store& store, int64_t run_id) {
+  Result<json> run = RunJson(store, run_id);
+  if (!run) return std::unexpected(run.error());
+  json out = json::array();
+  for (const json& job : (*run)["jobs"]) {
+    for (const json& artifact : job["artifacts"]) {
+      json item = artifact;
+      item["job"] = job["name"];
+      out.push_back(std::move(item));
+    }
+  }
+  return out;
+}
+
+}  // namespace tauon::api

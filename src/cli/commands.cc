@@ -1,0 +1,423 @@
+#include "cli/commands.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "api/resources.h"
+#include "cli/console.h"
+#include "exec/local_runner.h"
+#include "runs/local_run.h"
+#include "spec/dotenv.h"
+#include "spec/parser.h"
+#include "util/strings.h"
+
+namespace tauon::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename... Args>
+void PrintError(fmt::format_string<Args...> format, Args&&... args) {
+  std::string message = fmt::format(format, std::forward<Args>(args)...);
+  fmt::print(stderr, "tauon: error: {}\n", message);
+}
+
+// Pipeline and parse errors arrive formatted; they are printed as they are.
+void PrintBlock(const std::string& text) {
+  fmt::print(stderr, "{}{}", text, text.ends_with('\n') ? "" : "\n");
+}
+
+Result<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail("cannot read {}: {}", path.string(), strerror(errno));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The store of an existing data directory; read-only commands never create one.
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& data_dir) {
+  runs::DataLayout layout(data_dir);
+  if (!fs::exists(layout.database())) {
+    return Fail("no runs recorded in {} (run 'tauon run' first, or pass --data-dir)",
+                data_dir.string());
+  }
+  return store::Store::Open(layout.database());
+}
+
+Result<int64_t> ResolveRunId(store::Store& store, const std::string& run) {
+  if (run == "last") {
+    Result<std::optional<int64_t>> last = store.LatestRunId();
+    if (!last) return std::unexpected(last.error());
+    if (!*last) return Fail("there are no runs yet");
+    return **last;
+  }
+  if (run.empty() || run.size() > 18 || run.find_first_not_of("0123456789") != std::string::npos) {
+    return Fail("invalid run '{}': expected a run id or 'last'", run);
+  }
+  return std::stoll(run);
+}
+
+Result<nlohmann::json> LoadRun(const fs::path& data_dir, const std::string& run) {
+  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(data_dir);
+  if (!store) return std::unexpected(store.error());
+  Result<int64_t> id = ResolveRunId(**store, run);
+  if (!id) return std::unexpected(id.error());
+  return api::RunJson(**store, *id);
+}
+
+exec::LocalProcessRunner* g_runner = nullptr;
+
+void OnSignal(int) {
+  if (g_runner) g_runner->Interrupt();
+}
+
+// Routes SIGINT and SIGTERM to `runner` while alive.
+class InterruptGuard {
+ public:
+  explicit InterruptGuard(exec::LocalProcessRunner& runner) {
+    g_runner = &runner;
+    struct sigaction action = {};
+    action.sa_handler = OnSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~InterruptGuard() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    g_runner = nullptr;
+  }
+
+ private:
+  struct sigaction old_int_ = {};
+  struct sigaction old_term_ = {};
+};
+
+Result<spec::EnvList> ParseEnvArguments(const std::vector<std::string>& args) {
+  spec::EnvList env;
+  for (const std::string& arg : args) {
+    size_t eq = arg.find('=');
+    std::string key = arg.substr(0, eq);
+    if (eq == std::string::npos || key.empty() ||
+        key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            std::string::npos ||
+        isdigit(static_cast<unsigned char>(key[0]))) {
+      return Fail("invalid --env '{}': expected KEY=VALUE with KEY made of letters, digits and '_'",
+                  arg.substr(0, std::min(eq, arg.size())));
+    }
+    if (key.starts_with("TAUON_")) return Fail("--env {}: names starting with TAUON_ are reserved", key);
+    env.emplace_back(key, arg.substr(eq + 1));
+  }
+  return env;
+}
+
+Result<spec::EnvList> LoadSecrets(const fs::path& file) {
+  Result<std::string> text = ReadFile(file);
+  if (!text) return std::unexpected(text.error());
+  auto secrets = spec::ParseDotenv(*text);
+  if (!secrets) {
+    // Without the source line: it would show the secret.
+    std::string message;
+    for (const spec::Diagnostic& d : secrets.error()) {
+      message += fmt::format("{}{}:{}:{}: {}", message.empty() ? "" : "\n", file.string(),
+                             d.location.line, d.location.column, d.message);
+    }
+    return Fail("{}", message);
+  }
+  return *secrets;
+}
+
+}  // namespace
+
+int RunCommand(const RunOptions& options) {
+  signal(SIGPIPE, SIG_IGN);
+  runs::RunRequest request;
+  request.repo_dir = options.dir;
+  request.ref = options.ref;
+  request.worktree = options.worktree;
+  request.jobs = options.jobs;
+  request.event = options.event;
+  request.keep_workspaces = options.keep_workspaces;
+  request.parallelism = options.parallelism > 0
+                            ? options.parallelism
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  Result<spec::EnvList> env = ParseEnvArguments(options.env);
+  if (!env) {
+    PrintError("{}", env.error().message);
+    return kExitUsage;
+  }
+  request.env_overrides = std::move(*env);
+  if (options.secrets_file) {
+    Result<spec::EnvList> secrets = LoadSecrets(*options.secrets_file);
+    if (!secrets) {
+      PrintBlock(secrets.error().message);
+      return kExitUsage;
+    }
+    request.secrets = std::move(*secrets);
+  }
+
+  Result<std::unique_ptr<runs::PreparedRun>> prepared = runs::PreparedRun::Prepare(request);
+  if (!prepared) {
+    const std::string& message = prepared.error().message;
+    if (message.starts_with(runs::kPipelineFile)) {
+      PrintBlock(message);
+    } else {
+      PrintError("{}", message);
+    }
+    return kExitUsage;
+  }
+  runs::PreparedRun& run = **prepared;
+
+  std::error_code ec;
+  fs::create_directories(options.data_dir, ec);
+  if (ec) {
+    PrintError("cannot create the data directory {}: {}", options.data_dir.string(), ec.message());
+    return kExitFailed;
+  }
+  runs::DataLayout layout(options.data_dir);
+  Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout.database());
+  if (!store) {
+    PrintError("{}", store.error().message);
+    return kExitFailed;
+  }
+
+  SystemClock clock;
+  exec::LocalProcessRunner runner(clock);
+  InterruptGuard interrupts(runner);
+  Result<int64_t> run_id = run.Record(**store, clock);
+  if (!run_id) {
+    PrintError("{}", run_id.error().message);
+    return kExitFailed;
+  }
+
+  // With --json, stdout carries only the final document; progress goes to stderr.
+  FILE* live = options.json ? stderr : stdout;
+  Style style = Style::For(live);
+  const scm::CommitInfo& commit = run.commit();
+  fmt::print(live, "{}\n",
+             style.Paint(fmt::format("tauon: run {} of {}{} @ {} {} ({} job{}, -j {})", *run_id,
+                                     run.request().repo_name,
+                                     run.pipeline().name.empty() ? "" : " / " + run.pipeline().name,
+                                     commit.branch.empty() ? "(detached)" : commit.branch,
+                                     commit.sha.substr(0, 12), run.plan().jobs.size(),
+                                     run.plan().jobs.size() == 1 ? "" : "s", request.parallelism),
+                         "1"));
+  fflush(live);
+  ConsoleReporter console(run.plan(), live, style);
+  Result<engine::RunStatus> status = run.Execute(**store, layout, runner, clock, console);
+  if (!status) {
+    PrintError("run {}: {}", *run_id, status.error().message);
+    return kExitFailed;
+  }
+
+  Result<nlohmann::json> resource = api::RunJson(**store, *run_id);
+  if (!resource) {
+    PrintError("{}", resource.error().message);
+    return kExitFailed;
+  }
+  if (options.json) {
+    fmt::print("{}\n", resource->dump(2));
+  } else {
+    fmt::print("\n{}", RenderRun(*resource, style, /*detailed=*/false));
+    if (!(*resource)["error"].get<std::string>().empty()) {
+      fmt::print("{}\n", style.Paint("error: " + (*resource)["error"].get<std::string>(), "31"));
+    }
+    int64_t ms = (*resource)["duration_ms"].is_number() ? (*resource)["duration_ms"].get<int64_t>() : 0;
+    fmt::print("\nrun {} {} in {}  (tauon show {}, tauon logs {})\n", *run_id,
+               style.Status(engine::Name(*status)), FormatDuration(Duration(ms)), *run_id, *run_id);
+  }
+  switch (*status) {
+    case engine::RunStatus::kSuccess:
+      return kExitOk;
+    case engine::RunStatus::kCancelled:
+      return kExitCancelled;
+    default:
+      return kExitFailed;
+  }
+}
+
+int ValidateCommand(const fs::path& file) {
+  Result<std::string> source = ReadFile(file);
+  if (!source) {
+    PrintError("{}", source.error().message);
+    return kExitUsage;
+  }
+  auto pipeline = spec::ParsePipeline(*source);
+  if (!pipeline) {
+    PrintBlock(spec::FormatDiagnostics(file.string(), *source, pipeline.error()));
+    fmt::print(stderr, "{} error{} in {}\n", pipeline.error().size(),
+               pipeline.error().size() == 1 ? "" : "s", file.string());
+    return kExitUsage;
+  }
+  Result<engine::Plan> plan = engine::BuildPlan(*pipeline);
+  if (!plan) {
+    PrintError("{}", plan.error().message);
+    return kExitUsage;
+  }
+  fmt::print("{}: ok ({} job{}{})\n", file.string(), pipeline->jobs.size(),
+             pipeline->jobs.size() == 1 ? "" : "s",
+             plan->jobs.size() != pipeline->jobs.size()
+                 ? fmt::format(", {} with matrix expansions", plan->jobs.size())
+                 : "");
+  return kExitOk;
+}
+
+int RunsCommand(const RunsOptions& options) {
+  store::RunFilter filter;
+  filter.repo = options.repo;
+  filter.branch = options.branch;
+  filter.limit = options.limit;
+  if (options.status) {
+    filter.status = engine::ParseRunStatus(*options.status);
+    if (!filter.status) {
+      PrintError("invalid --status '{}': expected queued, running, success, failed, cancelled or "
+                 "interrupted",
+                 *options.status);
+      return kExitUsage;
+    }
+  }
+  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(options.data_dir);
+  if (!store) {
+    if (options.json) {
+      fmt::print("[]\n");
+      return kExitOk;
+    }
+    PrintError("{}", store.error().message);
+    return kExitFailed;
+  }
+  Result<std::vector<store::RunRecord>> runs = (*store)->ListRuns(filter);
+  if (!runs) {
+    PrintError("{}", runs.error().message);
+    return kExitFailed;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const store::RunRecord& run : *runs) list.push_back(api::RunSummaryJson(run));
+  if (options.json) {
+    fmt::print("{}\n", list.dump(2));
+  } else {
+    fmt::print("{}", RenderRunList(list, Style::For(stdout)));
+  }
+  return kExitOk;
+}
+
+int ShowCommand(const fs::path& data_dir, const std::string& run, bool json) {
+  Result<nlohmann::json> resource = LoadRun(data_dir, run);
+  if (!resource) {
+    PrintError("{}", resource.error().message);
+    return kExitFailed;
+  }
+  if (json) {
+    fmt::print("{}\n", resource->dump(2));
+  } else {
+    fmt::print("{}", RenderRun(*resource, Style::For(stdout), /*detailed=*/true));
+  }
+  return kExitOk;
+}
+
+int LogsCommand(const fs::path& data_dir, const std::string& run, const std::string& selector,
+                bool timestamps) {
+  Result<nlohmann::json> resource = LoadRun(data_dir, run);
+  if (!resource) {
+    PrintError("{}", resource.error().message);
+    return kExitFailed;
+  }
+  const nlohmann::json& jobs = (*resource)["jobs"];
+  auto job_matches = [](const nlohmann::json& job, std::string_view name) {
+    std::string job_name = job["name"].get<std::string>();
+    return job_name == name || (job_name.starts_with(name) &&
+                                std::string_view(job_name).substr(name.size()).starts_with(" ("));
+  };
+  std::string job_filter = selector, step_filter;
+  bool found = selector.empty();
+  if (!selector.empty()) {
+    for (const auto& job : jobs) found = found || job_matches(job, selector);
+    for (size_t slash = selector.find('/'); !found && slash != std::string::npos;
+         slash = selector.find('/', slash + 1)) {
+      for (const auto& job : jobs) {
+        if (job_matches(job, selector.substr(0, slash))) {
+          found = true;
+          job_filter = selector.substr(0, slash);
+          step_filter = selector.substr(slash + 1);
+        }
+      }
+    }
+  }
+  if (!found) {
+    std::vector<std::string> names;
+    for (const auto& job : jobs) names.push_back(job["name"].get<std::string>());
+    PrintError("run {} has no job '{}' (jobs: {})", (*resource)["id"].get<int64_t>(), selector,
+               Join(names, ", "));
+    return kExitUsage;
+  }
+  Style style = Style::For(stdout);
+  bool printed_step = false;
+  for (const auto& job : jobs) {
+    if (!job_filter.empty() && !job_matches(job, job_filter)) continue;
+    int index = 0;
+    for (const auto& step : job["steps"]) {
+      ++index;
+      std::string name = step["name"].get<std::string>();
+      if (!step_filter.empty() && step_filter != name && step_filter != std::to_string(index)) {
+        continue;
+      }
+      printed_step = true;
+      std::string log = step["log"].get<std::string>();
+      fmt::print("{}\n", style.Paint(fmt::format("==> {} / {} ({}) <==", job["name"].get<std::string>(),
+                                                 name, step["status"].get<std::string>()),
+                                     "1"));
+      if (log.empty()) continue;
+      std::ifstream in(data_dir / log, std::ios::binary);
+      std::string line;
+      while (std::getline(in, line)) {
+        size_t space = line.find(' ');
+        if (!timestamps && space != std::string::npos) line.erase(0, space + 1);
+        fmt::print("{}\n", line);
+      }
+    }
+  }
+  if (!step_filter.empty() && !printed_step) {
+    PrintError("job '{}' has no step '{}'", job_filter, step_filter);
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+int ArtifactsCommand(const fs::path& data_dir, const std::string& run, bool json) {
+  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(data_dir);
+  if (!store) {
+    PrintError("{}", store.error().message);
+    return kExitFailed;
+  }
+  Result<int64_t> id = ResolveRunId(**store, run);
+  if (!id) {
+    PrintError("{}", id.error().message);
+    return kExitFailed;
+  }
+  Result<nlohmann::json> artifacts = api::RunArtifactsJson(**store, *id);
+  if (!artifacts) {
+    PrintError("{}", artifacts.error().message);
+    return kExitFailed;
+  }
+  if (json) {
+    fmt::print("{}\n", artifacts->dump(2));
+    return kExitOk;
+  }
+  if (artifacts->empty()) {
+    fmt::print("run {} stored no artifacts\n", *id);
+    return kExitOk;
+  }
+  Style style = Style::For(stdout);
+  fmt::print("{}\n", style.Paint(fmt::format("{:<24}{:<40}{:>12}  {}", "JOB", "PATH", "SIZE",
+                                             "DIGEST"),
+                                 "1"));
+  for (const auto& a : *artifacts) {
+    fmt::print("{:<24}{:<40}{:>12}  {}\n", a["job"].get<std::string>(),
+               a["path"].get<std::string>(), a["size"].get<int64_t>(),
+               a["digest"].get<std::string>());
+  }
+  return kExitOk;
+}
+
+}  // namespace tauon::cli

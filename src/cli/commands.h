@@ -1,0 +1,50 @@
+// The `tauon` subcommands. Each returns the process exit code:
+// 0 success, 1 failure (a failed run, a missing run), 2 usage or
+// pipeline-file error, 130 cancelled.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tauon::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitCancelled = 130;
+
+struct RunOptions {
+  std::filesystem::path dir = ".";
+  std::filesystem::path data_dir = ".tauon";
+  std::string ref;
+  bool worktree = false;
+  std::vector<std::string> jobs;
+  int parallelism = 0;  // 0 = number of cores.
+  std::optional<std::filesystem::path> secrets_file;
+  std::vector<std::string> env;  // KEY=VALUE
+  std::string event = "push";
+  bool keep_workspaces = false;
+  bool json = false;
+};
+int RunCommand(const RunOptions& options);
+
+int ValidateCommand(const std::filesystem::path& file);
+
+struct RunsOptions {
+  std::filesystem::path data_dir = ".tauon";
+  std::optional<std::string> repo;
+  std::optional<std::string> branch;
+  std::optional<std::string> status;
+  int limit = 20;
+  bool json = false;
+};
+int RunsCommand(const RunsOptions& options);
+
+int ShowCommand(const std::filesystem::path& data_dir, const std::string& run, bool json);
+int LogsCommand(const std::filesystem::path& data_dir, const std::string& run,
+                const std::string& selector, bool timestamps);
+int ArtifactsCommand(const std::filesystem::path& data_dir, const std::string& run, bool json);
+
+}  // namespace tauon::cli

@@ -1,0 +1,57 @@
+// How runs look in a terminal: live, prefixed output while a run goes, and
+// tables for finished runs. Colours only when the output is a terminal (and
+// NO_COLOR is unset).
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+
+namespace tauon::cli {
+
+struct Style {
+  bool color = false;
+  // Style for `file`: colours if it is a terminal and NO_COLOR is not set.
+  static Style For(FILE* file);
+  std::string Paint(std::string_view text, std::string_view ansi) const;
+  std::string Status(std::string_view status) const;  // Coloured by meaning.
+};
+
+// Prints a run's events as they happen: each output line prefixed with its
+// job name, plus step and job results.
+class ConsoleReporter final : public engine::RunObserver {
+ public:
+  ConsoleReporter(const engine::Plan& plan, FILE* out, Style style);
+
+  void JobStarted(size_t job, int attempt, TimePoint at) override;
+  void StepStarted(size_t job, int attempt, size_t step, TimePoint at) override;
+  void StepOutput(size_t job, int attempt, size_t step, std::string_view lines) override;
+  void StepFinished(size_t job, int attempt, size_t step,
+                    const engine::StepOutcome& outcome) override;
+  void ServiceOutput(size_t job, int attempt, size_t service, std::string_view lines) override;
+  void JobMessage(size_t job, int attempt, std::string_view message) override;
+  void JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) override;
+  void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
+
+ private:
+  // Prints each line of `lines` behind the job's prefix (and `tag` if set).
+  void Print(size_t job, std::string_view lines, std::string_view tag = "");
+
+  const engine::Plan& plan_;
+  FILE* out_;
+  Style style_;
+  size_t width_ = 0;  // Width of the job name column.
+};
+
+// The jobs table of a run resource (api::RunJson): one row per job with its
+// status, attempt, duration and tests, failing tests and errors beneath.
+// `detailed` adds the run header, steps, artifacts and warnings.
+std::string RenderRun(const nlohmann::json& run, const Style& style, bool detailed);
+
+// A table of run summaries, newest first.
+std::string RenderRunList(const nlohmann::json& runs, const Style& style);
+
+}  // namespace tauon::cli

@@ -1,0 +1,181 @@
+// Runs a plan: schedules jobs as their needs finish, runs each job's services
+// and steps through a ProcessRunner, enforces timeouts and retries, and
+// cancels on interrupt. Single-threaded: everything happens in Execute(), and
+// the engine touches the world only through its interfaces (ProcessRunner,
+// Clock, JobHost, RunObserver), so tests drive it with fakes and simulated time.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/plan.h"
+#include "engine/status.h"
+#include "exec/process_runner.h"
+#include "logs/masker.h"
+#include "util/clock.h"
+
+namespace tauon::engine {
+
+// The filesystem side of a job attempt.
+class JobHost {
+ public:
+  virtual ~JobHost() = default;
+  // Creates a fresh workspace for an attempt: the run's checkout plus the
+  // artifacts of every job in the job's upstream. An error fails the attempt.
+  virtual Result<std::filesystem::path> PrepareWorkspace(size_t job, int attempt) = 0;
+  // Called once every process of the attempt has exited (not after a
+  // cancellation): reads the job's reports and, if `succeeded`, stores its
+  // artifacts. An error fails the attempt.
+  virtual Status CollectOutputs(size_t job, int attempt, const std::filesystem::path& workspace,
+                                bool succeeded) = 0;
+  virtual void RemoveWorkspace(const std::filesystem::path& workspace) = 0;
+};
+
+struct StepOutcome {
+  StepStatus status = StepStatus::kSuccess;
+  std::optional<int> exit_code;  // Absent when the step did not run or was killed by a signal.
+  TimePoint started;
+  TimePoint finished;
+  std::string error;  // Why it failed or was skipped; "" on success.
+};
+
+struct JobOutcome {
+  JobStatus status = JobStatus::kSuccess;
+  TimePoint started;
+  TimePoint finished;
+  std::string error;  // Why it failed; "" on success.
+  bool will_retry = false;
+};
+
+// What the engine reports as it goes; the store and the console implement it.
+// `job` indexes Plan::jobs, `step` the job's steps, `service` its services.
+// Every call happens on the thread running Execute().
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void JobStarted(size_t job, int attempt, TimePoint at) = 0;
+  virtual void StepStarted(size_t job, int attempt, size_t step, TimePoint at) = 0;
+  // `lines`: one or more complete lines, each ending in '\n', secrets masked.
+  virtual void StepOutput(size_t job, int attempt, size_t step, std::string_view lines) = 0;
+  virtual void StepFinished(size_t job, int attempt, size_t step, const StepOutcome& outcome) = 0;
+  virtual void ServiceOutput(size_t job, int attempt, size_t service, std::string_view lines) = 0;
+  // A note from the engine about the job ("service 'db' is ready", "timed out").
+  virtual void JobMessage(size_t job, int attempt, std::string_view message) = 0;
+  virtual void JobFinished(size_t job, int attempt, const JobOutcome& outcome) = 0;
+  // A job that never started: skipped (by its condition or a failed need) or cancelled.
+  virtual void JobNotRun(size_t job, JobStatus status, std::string_view reason) = 0;
+};
+
+struct RunContext {
+  std::string run_id;
+  std::string commit;
+  std::string branch;
+  std::string event;
+};
+
+struct EngineOptions {
+  int parallelism = 1;                    // Jobs running at once (services do not count).
+  std::vector<std::string> base_env;      // Inherited environment, "KEY=VALUE".
+  spec::EnvList pipeline_env;             // The pipeline's top-level env.
+  spec::EnvList overrides;                // --env; wins over the pipeline file's env.
+  spec::EnvList secrets;                  // Exported to every step and service.
+  // Masks secrets in all output before the observer sees it; may be null.
+  const logs::SecretMasker* masker = nullptr;
+};
+
+class Engine {
+ public:
+  Engine(const Plan& plan, RunContext context, EngineOptions options, exec::ProcessRunner& runner,
+         const Clock& clock, JobHost& host, RunObserver& observer);
+
+  // Runs the plan to the end: success, failed, or cancelled (after an
+  // interrupt from the runner, every process stopped). Call once.
+  RunStatus Execute();
+
+  JobStatus job_status(size_t job) const { return jobs_[job].status; }
+  int job_attempt(size_t job) const { return jobs_[job].attempt; }
+
+ private:
+  // An attempt starts its services, runs its steps, stops what still runs,
+  // and is done once FinishAttempt has recorded it.
+  enum class Phase { kServices, kSteps, kStopping, kDone };
+  enum class Role { kStep, kService, kProbe };
+
+  struct ServiceState {
+    std::optional<exec::ProcessId> process;
+    std::optional<exec::ProcessId> probe;
+    bool ready = false;
+    TimePoint next_probe;
+    TimePoint ready_deadline;
+    std::string last_probe_output;  // Shown when the service never becomes ready.
+  };
+
+  struct JobState {
+    JobStatus status = JobStatus::kPending;
+    int attempt = 0;
+    // The current attempt; reset by StartAttempt.
+    Phase phase = Phase::kSteps;
+    std::filesystem::path workspace;
+    TimePoint started;
+    std::optional<TimePoint> deadline;
+    size_t step = 0;
+    std::optional<exec::ProcessId> step_process;
+    TimePoint step_started;
+    std::optional<TimePoint> step_deadline;
+    bool step_timed_out = false;
+    bool failed = false;
+    std::string error;
+    std::vector<ServiceState> services;
+    int live = 0;  // Processes of this attempt still running.
+  };
+
+  struct Owner {
+    size_t job;
+    Role role;
+    size_t index;  // Step or service index.
+    std::shared_ptr<logs::MaskedLineBuffer> lines;  // Shared with the output callback.
+  };
+
+  void ScheduleReady();
+  void StartAttempt(size_t job);
+  void StartServices(size_t job);
+  void RunNextStep(size_t job);
+  void StartProbe(size_t job, size_t service);
+  void OnExit(exec::ProcessId id, const exec::ExitStatus& status);
+  void OnStepExit(size_t job, size_t step, const exec::ExitStatus& status);
+  void OnTimers();
+  void OnInterrupt();
+  // Fails the attempt (if not already stopping) and stops its processes.
+  void FailAttempt(size_t job, std::string error);
+  // Stops every process of the attempt; finishes it once they have exited.
+  void StopAttempt(size_t job);
+  void FinishAttempt(size_t job);
+  std::optional<TimePoint> NextDeadline() const;
+
+  Result<exec::ProcessId> Launch(size_t job, Role role, size_t index,
+                                 std::vector<std::string> argv, const spec::EnvList& env);
+  std::vector<std::string> Environment(size_t job, const spec::EnvList& env) const;
+  // Evaluates an `if:` condition. `success` is what success() returns.
+  Result<bool> EvaluateCondition(const std::optional<spec::Condition>& condition,
+                                 bool success) const;
+
+  const Plan& plan_;
+  const RunContext context_;
+  const EngineOptions options_;
+  exec::ProcessRunner& runner_;
+  const Clock& clock_;
+  JobHost& host_;
+  RunObserver& observer_;
+
+  std::vector<JobState> jobs_;  // Parallel to plan_.jobs.
+  std::map<exec::ProcessId, Owner> owners_;
+  int running_jobs_ = 0;
+  bool cancelled_ = false;
+  bool killed_ = false;  // A second interrupt: everything was sent SIGKILL.
+};
+
+}  // namespace tauon::engine

@@ -1,0 +1,44 @@
+// Where a run's files live in the data directory:
+//
+//   DATA/tauon.db                          the store
+//   DATA/artifacts/sha256/ab/cdef...       artifact contents
+//   DATA/runs/ID/checkout/                 the run's commit, checked out once
+//   DATA/runs/ID/work/POS-JOB.ATTEMPT/     a job attempt's workspace (removed after)
+//   DATA/runs/ID/logs/POS-JOB/ATTEMPT/     step logs (STEP.log), services, job notes
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace tauon::runs {
+
+class DataLayout {
+ public:
+  explicit DataLayout(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path database() const { return root_ / "tauon.db"; }
+  std::filesystem::path artifacts() const { return root_ / "artifacts"; }
+  std::filesystem::path run(int64_t run_id) const {
+    return root_ / "runs" / std::to_string(run_id);
+  }
+  std::filesystem::path checkout(int64_t run_id) const { return run(run_id) / "checkout"; }
+  std::filesystem::path workspace(int64_t run_id, size_t position, const std::string& job,
+                                  int attempt) const {
+    return run(run_id) / "work" / (JobDirectory(position, job) + "." + std::to_string(attempt));
+  }
+  // Relative to root(), as stored in the database.
+  std::filesystem::path logs(int64_t run_id, size_t position, const std::string& job,
+                             int attempt) const {
+    return std::filesystem::path("runs") / std::to_string(run_id) / "logs" /
+           JobDirectory(position, job) / std::to_string(attempt);
+  }
+
+  // "3-evaluate_split=holdout_": unique per run and safe as a file name.
+  static std::string JobDirectory(size_t position, const std::string& job);
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace tauon::runs

@@ -1,0 +1,141 @@
+#include "runs/local_run.h"
+
+#include <fstream>
+
+#include "logs/masker.h"
+#include "runs/recorder.h"
+#include "runs/tee.h"
+#include "runs/workspaces.h"
+#include "spec/parser.h"
+
+extern char** environ;
+
+namespace tauon::runs {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> ReadWorkTreeFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail("no {} in {}", kPipelineFile, path.parent_path().string());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PreparedRun>> PreparedRun::Prepare(RunRequest request) {
+  std::unique_ptr<PreparedRun> run(new PreparedRun());
+  Result<std::unique_ptr<scm::GitRepository>> repo = scm::GitRepository::Open(request.repo_dir);
+  if (!repo) return std::unexpected(repo.error());
+  run->repo_ = std::move(*repo);
+  if (request.repo_name.empty()) {
+    fs::path dir = fs::weakly_canonical(fs::absolute(request.repo_dir));
+    request.repo_name = dir.filename().empty() ? dir.parent_path().filename().string()
+                                               : dir.filename().string();
+  }
+
+  std::string source;
+  std::string file_name(kPipelineFile);
+  if (request.worktree) {
+    if (!request.ref.empty()) return Fail("--worktree and --ref cannot be used together");
+    fs::path workdir = run->repo_->workdir();
+    if (workdir.empty()) return Fail("{} is a bare repository: it has no work tree", request.repo_dir.string());
+    // The commit the work tree is based on, if there is one.
+    if (Result<scm::CommitInfo> head = run->repo_->Resolve(""); head) run->commit_ = *head;
+    run->commit_.subject = "(work tree) " + run->commit_.subject;
+    Result<std::string> text = ReadWorkTreeFile(workdir / kPipelineFile);
+    if (!text) return std::unexpected(text.error());
+    source = std::move(*text);
+  } else {
+    Result<scm::CommitInfo> commit = run->repo_->Resolve(request.ref);
+    if (!commit) return std::unexpected(commit.error());
+    run->commit_ = *commit;
+    Result<std::optional<std::string>> text = run->repo_->ReadFile(commit->sha, kPipelineFile);
+    if (!text) return std::unexpected(text.error());
+    if (!*text) {
+      return Fail("commit {} has no {} (commit one, or use --worktree to try an uncommitted file)",
+                  commit->sha.substr(0, 12), kPipelineFile);
+    }
+    source = std::move(**text);
+  }
+
+  auto pipeline = spec::ParsePipeline(source);
+  if (!pipeline) return Fail("{}", spec::FormatDiagnostics(file_name, source, pipeline.error()));
+  run->pipeline_ = std::move(*pipeline);
+  Result<engine::Plan> plan = engine::BuildPlan(run->pipeline_, request.jobs);
+  if (!plan) return std::unexpected(plan.error());
+  run->plan_ = std::move(*plan);
+  run->request_ = std::move(request);
+  return run;
+}
+
+Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
+  store::RunRecord record;
+  record.repo = request_.repo_name;
+  record.commit = commit_.sha;
+  record.branch = commit_.branch;
+  record.event = request_.event;
+  record.pipeline = pipeline_.name;
+  record.message = commit_.subject;
+  record.author = commit_.author;
+  record.status = engine::RunStatus::kRunning;
+  record.created_at = clock.Now();
+  record.started_at = record.created_at;
+  Result<int64_t> id = store.CreateRun(record);
+  if (!id) return std::unexpected(id.error());
+  run_id_ = *id;
+  return *id;
+}
+
+Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLayout& layout,
+                                               exec::ProcessRunner& runner, const Clock& clock,
+                                               engine::RunObserver& observer) {
+  auto fail_run = [&](const Error& error) -> Result<engine::RunStatus> {
+    (void)store.FinishRun(run_id_, engine::RunStatus::kFailed, clock.Now(), error.message);
+    return std::unexpected(error);
+  };
+  fs::path checkout = layout.checkout(run_id_);
+  std::error_code ec;
+  fs::remove_all(checkout, ec);
+  Status checked_out = request_.worktree
+                           ? repo_->CopyWorkTree(checkout, fs::absolute(layout.root()))
+                           : repo_->Checkout(commit_.sha, checkout);
+  if (!checked_out) return fail_run(checked_out.error());
+
+  RunRecorder recorder(store, layout, run_id_, plan_, clock);
+  if (Status created = recorder.CreateJobs(); !created) return fail_run(created.error());
+  std::vector<std::string> secret_values;
+  for (const auto& [key, value] : request_.secrets) secret_values.push_back(value);
+  logs::SecretMasker masker(secret_values);
+  ObserverTee tee({&recorder, &observer});
+  RunWorkspaces workspaces(layout, run_id_, plan_, store, recorder, masker, tee,
+                           request_.keep_workspaces);
+
+  engine::EngineOptions options;
+  options.parallelism = std::max(1, request_.parallelism);
+  for (char** var = environ; *var; ++var) options.base_env.emplace_back(*var);
+  options.pipeline_env = pipeline_.env;
+  options.overrides = request_.env_overrides;
+  options.secrets = request_.secrets;
+  options.masker = &masker;
+  engine::RunContext context{std::to_string(run_id_), commit_.sha, commit_.branch,
+                             request_.event};
+  engine::Engine engine(plan_, context, std::move(options), runner, clock, workspaces, tee);
+  engine::RunStatus status = engine.Execute();
+
+  std::string error;
+  if (recorder.error()) {
+    status = engine::RunStatus::kFailed;
+    error = "the run could not be fully recorded: " + recorder.error()->message;
+  }
+  if (!request_.keep_workspaces) {
+    fs::remove_all(checkout, ec);
+    fs::remove_all(layout.run(run_id_) / "work", ec);
+  }
+  if (Status finished = store.FinishRun(run_id_, status, clock.Now(), error); !finished) {
+    return std::unexpected(finished.error());
+  }
+  return status;
+}
+
+}  // namespace tauon::runs

@@ -1,0 +1,69 @@
+// One run of a repository's pipeline on this machine: the composition of
+// scm (which commit), spec (what to run), engine (running it), store and logs
+// (recording it). `tauon run` uses it directly; the server will too.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "exec/process_runner.h"
+#include "runs/layout.h"
+#include "scm/git.h"
+#include "spec/pipeline.h"
+#include "store/store.h"
+
+namespace tauon::runs {
+
+inline constexpr std::string_view kPipelineFile = ".tauon.yml";
+
+struct RunRequest {
+  std::filesystem::path repo_dir = ".";
+  std::string repo_name;  // Defaults to the repository directory's name.
+  std::string ref;        // Commit-ish; "" = HEAD.
+  bool worktree = false;  // Run the work tree as it is instead of a commit.
+  std::vector<std::string> jobs;  // Only these jobs and what they need; empty = all.
+  int parallelism = 1;
+  std::string event = "push";
+  spec::EnvList env_overrides;
+  spec::EnvList secrets;
+  bool keep_workspaces = false;
+};
+
+class PreparedRun {
+ public:
+  // Opens the repository, resolves the commit, reads and validates its
+  // pipeline and plans the jobs; records nothing. Errors are ready to print:
+  // pipeline errors come as "file:line:column: message" with the source line
+  // and a caret, one after the other.
+  static Result<std::unique_ptr<PreparedRun>> Prepare(RunRequest request);
+
+  const spec::Pipeline& pipeline() const { return pipeline_; }
+  const engine::Plan& plan() const { return plan_; }
+  const scm::CommitInfo& commit() const { return commit_; }
+  const RunRequest& request() const { return request_; }
+
+  // Records the run as running in `store` and returns its id.
+  Result<int64_t> Record(store::Store& store, const Clock& clock);
+
+  // Checks out the commit and executes the recorded run to its end, then
+  // records how it ended. `observer` sees every event after it is recorded.
+  // Fails only if the run could not be executed or recorded at all.
+  Result<engine::RunStatus> Execute(store::Store& store, const DataLayout& layout,
+                                    exec::ProcessRunner& runner, const Clock& clock,
+                                    engine::RunObserver& observer);
+
+ private:
+  PreparedRun() = default;
+
+  RunRequest request_;
+  std::unique_ptr<scm::GitRepository> repo_;
+  scm::CommitInfo commit_;
+  spec::Pipeline pipeline_;
+  engine::Plan plan_;
+  int64_t run_id_ = 0;
+};
+
+}  // namespace tauon::runs

@@ -1,0 +1,128 @@
+#include "runs/workspaces.h"
+
+#include <fstream>
+
+#include "reports/junit.h"
+
+namespace tauon::runs {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string HumanSize(int64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024 * 1024));
+}
+
+}  // namespace
+
+RunWorkspaces::RunWorkspaces(const DataLayout& layout, int64_t run_id, const engine::Plan& plan,
+                             store::Store& store, const RunRecorder& recorder,
+                             const logs::SecretMasker& masker, engine::RunObserver& notes,
+                             bool keep_workspaces)
+    : layout_(layout),
+      run_id_(run_id),
+      plan_(plan),
+      store_(store),
+      recorder_(recorder),
+      masker_(masker),
+      notes_(notes),
+      keep_workspaces_(keep_workspaces),
+      artifact_store_(layout.artifacts()),
+      artifacts_(plan.jobs.size()) {}
+
+Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
+  fs::path workspace = layout_.workspace(run_id_, job, plan_.jobs[job].name, attempt);
+  std::error_code ec;
+  fs::remove_all(workspace, ec);
+  fs::create_directories(workspace.parent_path(), ec);
+  fs::copy(layout_.checkout(run_id_), workspace,
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) return Fail("cannot create the workspace {}: {}", workspace.string(), ec.message());
+  // Upstream artifacts, in plan order: a later job's file wins over an earlier one's.
+  for (size_t upstream : plan_.jobs[job].upstream) {
+    for (const store::ArtifactRecord& artifact : artifacts_[upstream]) {
+      Status restored =
+          artifact_store_.Restore(artifact.digest, workspace / artifact.path, artifact.mode);
+      if (!restored) {
+        return Fail("cannot restore artifact {} of '{}': {}", artifact.path,
+                    plan_.jobs[upstream].name, restored.error().message);
+      }
+    }
+  }
+  return workspace;
+}
+
+void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace) {
+  const std::string& path = *plan_.jobs[job].spec.junit;
+  int64_t job_id = recorder_.job_id(job, attempt);
+  auto warn = [&](const std::string& warning) {
+    (void)store_.AddJobWarning(job_id, warning);
+    notes_.JobMessage(job, attempt, "warning: " + warning);
+  };
+  Result<std::vector<artifacts::WorkspaceFile>> files =
+      artifacts::FindArtifactFiles(workspace, {path});
+  if (!files) {
+    warn(fmt::format("test report {}: no such file (the tests may not have run)", path));
+    return;
+  }
+  if (files->size() != 1) {
+    warn(fmt::format("test report {} is a directory, not a JUnit XML file", path));
+    return;
+  }
+  std::ifstream in(files->front().absolute, std::ios::binary);
+  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<reports::JUnitReport> report = reports::ParseJUnit(xml);
+  if (!report) {
+    warn(fmt::format("test report {}: {}", path, masker_.Mask(report.error().message)));
+    return;
+  }
+  for (reports::TestCase& test : report->cases) {
+    test.message = masker_.Mask(test.message);
+    test.details = masker_.Mask(test.details);
+    test.name = masker_.Mask(test.name);
+  }
+  if (Status stored = store_.SetTestResults(job_id, report->cases); !stored) {
+    warn(fmt::format("test report {}: {}", path, stored.error().message));
+    return;
+  }
+  reports::TestCounts counts = report->Counts();
+  std::string summary = fmt::format("tests: {} passed, {} failed, {} skipped", counts.passed,
+                                    counts.failed, counts.skipped);
+  if (counts.flaky) summary += fmt::format(", {} flaky", counts.flaky);
+  notes_.JobMessage(job, attempt, summary);
+}
+
+Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& workspace,
+                                     bool succeeded) {
+  const spec::Job& spec = plan_.jobs[job].spec;
+  if (spec.junit) ReadTestReport(job, attempt, workspace);
+  if (!succeeded || spec.artifacts.empty()) return Ok();
+
+  Result<std::vector<artifacts::WorkspaceFile>> files =
+      artifacts::FindArtifactFiles(workspace, spec.artifacts);
+  if (!files) return std::unexpected(files.error());
+  std::vector<store::ArtifactRecord> records;
+  int64_t total = 0;
+  int64_t job_id = recorder_.job_id(job, attempt);
+  for (const artifacts::WorkspaceFile& file : *files) {
+    Result<std::string> digest = artifact_store_.Put(file.absolute);
+    if (!digest) return Fail("cannot store artifact {}: {}", file.path, digest.error().message);
+    records.push_back({job_id, file.path, file.size, *digest, file.mode});
+    total += file.size;
+  }
+  if (Status stored = store_.AddArtifacts(job_id, records); !stored) return stored;
+  notes_.JobMessage(job, attempt, fmt::format("artifacts: {} file{}, {}", records.size(),
+                                              records.size() == 1 ? "" : "s", HumanSize(total)));
+  artifacts_[job] = std::move(records);
+  return Ok();
+}
+
+void RunWorkspaces::RemoveWorkspace(const fs::path& workspace) {
+  if (keep_workspaces_) return;
+  std::error_code ec;
+  fs::remove_all(workspace, ec);
+}
+
+}  // namespace tauon::runs

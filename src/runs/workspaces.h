@@ -1,0 +1,45 @@
+// The JobHost of a recorded run: workspaces made from the run's checkout plus
+// upstream artifacts, and after each attempt its test report and artifacts
+// taken into the store.
+#pragma once
+
+#include <vector>
+
+#include "artifacts/artifact_store.h"
+#include "engine/engine.h"
+#include "logs/masker.h"
+#include "runs/layout.h"
+#include "runs/recorder.h"
+#include "store/store.h"
+
+namespace tauon::runs {
+
+class RunWorkspaces final : public engine::JobHost {
+ public:
+  // `notes` receives JobMessage()s about reports and artifacts.
+  RunWorkspaces(const DataLayout& layout, int64_t run_id, const engine::Plan& plan,
+                store::Store& store, const RunRecorder& recorder,
+                const logs::SecretMasker& masker, engine::RunObserver& notes,
+                bool keep_workspaces);
+
+  Result<std::filesystem::path> PrepareWorkspace(size_t job, int attempt) override;
+  Status CollectOutputs(size_t job, int attempt, const std::filesystem::path& workspace,
+                        bool succeeded) override;
+  void RemoveWorkspace(const std::filesystem::path& workspace) override;
+
+ private:
+  void ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace);
+
+  const DataLayout& layout_;
+  const int64_t run_id_;
+  const engine::Plan& plan_;
+  store::Store& store_;
+  const RunRecorder& recorder_;
+  const logs::SecretMasker& masker_;
+  engine::RunObserver& notes_;
+  const bool keep_workspaces_;
+  artifacts::ArtifactStore artifact_store_;
+  std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
+};
+
+}  // namespace tauon::runs

@@ -1,0 +1,87 @@
+// What the store keeps about runs, jobs, steps, tests and artifacts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "util/clock.h"
+
+namespace tauon::store {
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string repo;  // Repository name, or its path for local runs.
+  std::string commit;
+  std::string branch;  // "" when detached.
+  std::string event;   // "push", "manual", "worktree", ...
+  std::string pipeline;  // The pipeline's name.
+  std::string message;   // The commit's subject line.
+  std::string author;
+  engine::RunStatus status = engine::RunStatus::kQueued;
+  std::string error;  // Why the run failed before or outside its jobs.
+  TimePoint created_at;
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> finished_at;
+};
+
+struct JobRecord {
+  int64_t id = 0;
+  int64_t run_id = 0;
+  std::string name;
+  int position = 0;  // Index in the run's plan.
+  int attempt = 1;
+  engine::JobStatus status = engine::JobStatus::kPending;
+  std::vector<std::string> needs;
+  std::string error;
+  std::vector<std::string> warnings;  // E.g. a malformed test report.
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> finished_at;
+  std::optional<int64_t> duration_ms;
+};
+
+struct StepRecord {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  int position = 0;
+  std::string name;
+  engine::StepStatus status = engine::StepStatus::kPending;
+  std::optional<int> exit_code;
+  std::string error;
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> finished_at;
+  std::optional<int64_t> duration_ms;
+  std::string log_path;  // Relative to the data directory; "" if the step never ran.
+};
+
+struct TestRecord {
+  int64_t job_id = 0;
+  std::string suite;
+  std::string classname;
+  std::string name;
+  std::string status;  // passed, failed, error, skipped
+  bool flaky = false;
+  int64_t duration_ms = 0;
+  std::string message;
+  std::string details;
+};
+
+struct ArtifactRecord {
+  int64_t job_id = 0;
+  std::string path;    // Workspace-relative file path.
+  int64_t size = 0;
+  std::string digest;  // "sha256:<hex>"
+  int mode = 0644;     // Permission bits.
+};
+
+struct RunFilter {
+  std::optional<std::string> repo;
+  std::optional<std::string> branch;
+  std::optional<engine::RunStatus> status;
+  int limit = 50;
+  std::optional<int64_t> before_id;  // Pagination: runs with a smaller id.
+};
+
+}  // namespace tauon::store

@@ -1,0 +1,90 @@
+// A thin RAII layer over the SQLite C API: prepared statements with typed
+// binding, and errors as Status. Not thread-safe: one Database per thread.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/error.h"
+
+namespace tauon::store {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
+  Statement& Bind(int index, double value);
+  Statement& Bind(int index, std::string_view value);
+  Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
+  Statement& Bind(int index, const std::string& value) {
+    return Bind(index, std::string_view(value));
+  }
+  Statement& BindNull(int index);
+  template <typename T>
+  Statement& Bind(int index, const std::optional<T>& value) {
+    return value ? Bind(index, *value) : BindNull(index);
+  }
+
+  // Advances to the next row: true if there is one, false when done.
+  Result<bool> Step();
+  // Runs a statement that returns no rows.
+  Status Run();
+
+  // Columns are 0-based.
+  bool IsNull(int column) const;
+  int64_t Int(int column) const;
+  double Double(int column) const;
+  std::string Text(int column) const;
+  std::optional<int64_t> OptionalInt(int column) const;
+  std::optional<std::string> OptionalText(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed) with WAL journaling, foreign keys on and a busy
+  // timeout, so that several processes can share one file.
+  static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& path);
+  ~Database();
+
+  Result<Statement> Prepare(std::string_view sql);
+  // Runs one or more statements without parameters.
+  Status Execute(std::string_view sql);
+  int64_t LastInsertId() const;
+  int Changes() const;
+
+  // Runs `body` in a transaction (BEGIN IMMEDIATE), committing if it returns
+  // ok and rolling back otherwise.
+  template <typename F>
+  Status Transaction(F&& body) {
+    if (auto begun = Execute("BEGIN IMMEDIATE"); !begun) return begun;
+    Status result = body();
+    if (!result) {
+      (void)Execute("ROLLBACK");
+      return result;
+    }
+    return Execute("COMMIT");
+  }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+}  // namespace tauon::store

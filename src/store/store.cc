@@ -1,0 +1,451 @@
+#include "store/store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "util/strings.h"
+
+namespace tauon::store {
+namespace {
+
+// Schema migrations, applied in order; PRAGMA user_version counts those applied.
+// Append only: a released migration never changes.
+constexpr std::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL,
+  commit_sha TEXT NOT NULL,
+  branch TEXT NOT NULL DEFAULT '',
+  event TEXT NOT NULL,
+  pipeline TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  author TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT
+);
+CREATE INDEX runs_by_repo_branch ON runs(repo, branch, id);
+CREATE INDEX runs_by_status ON runs(status, id);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  needs TEXT NOT NULL DEFAULT '[]',
+  error TEXT NOT NULL DEFAULT '',
+  warnings TEXT NOT NULL DEFAULT '[]',
+  started_at TEXT,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  UNIQUE (run_id, name, attempt)
+);
+CREATE TABLE steps (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  exit_code INTEGER,
+  error TEXT NOT NULL DEFAULT '',
+  started_at TEXT,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  log_path TEXT NOT NULL DEFAULT '',
+  UNIQUE (job_id, position)
+);
+CREATE TABLE test_results (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  suite TEXT NOT NULL,
+  classname TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  flaky INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  details TEXT NOT NULL
+);
+CREATE INDEX test_results_by_job ON test_results(job_id);
+CREATE TABLE artifacts (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  mode INTEGER NOT NULL,
+  UNIQUE (job_id, path)
+);
+)sql",
+};
+
+std::optional<std::string> TimeText(const std::optional<TimePoint>& t) {
+  if (!t) return std::nullopt;
+  return FormatTime(*t);
+}
+
+std::optional<TimePoint> TimeColumn(const Statement& row, int column) {
+  std::optional<std::string> text = row.OptionalText(column);
+  if (!text) return std::nullopt;
+  Result<TimePoint> t = ParseTime(*text);
+  if (!t) return std::nullopt;
+  return *t;
+}
+
+std::vector<std::string> JsonStrings(const std::string& text) {
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::vector<std::string> out;
+  if (!parsed.is_array()) return out;
+  for (const auto& item : parsed) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+constexpr std::string_view kRunColumns =
+    "id, repo, commit_sha, branch, event, pipeline, message, author, status, error, created_at, "
+    "started_at, finished_at";
+
+RunRecord ReadRun(const Statement& row) {
+  RunRecord run;
+  run.id = row.Int(0);
+  run.repo = row.Text(1);
+  run.commit = row.Text(2);
+  run.branch = row.Text(3);
+  run.event = row.Text(4);
+  run.pipeline = row.Text(5);
+  run.message = row.Text(6);
+  run.author = row.Text(7);
+  run.status = engine::ParseRunStatus(row.Text(8)).value_or(engine::RunStatus::kFailed);
+  run.error = row.Text(9);
+  run.created_at = TimeColumn(row, 10).value_or(TimePoint{});
+  run.started_at = TimeColumn(row, 11);
+  run.finished_at = TimeColumn(row, 12);
+  return run;
+}
+
+// Collects the rows of a query through `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> Collect(Statement& statement, Read read) {
+  std::vector<T> out;
+  while (true) {
+    Result<bool> row = statement.Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(read(statement));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& path) {
+  Result<std::unique_ptr<Database>> db = Database::Open(path);
+  if (!db) return std::unexpected(db.error());
+  std::unique_ptr<Store> store(new Store(std::move(*db)));
+  if (Status migrated = store->Migrate(); !migrated) {
+    return Fail("cannot prepare database {}: {}", path.string(), migrated.error().message);
+  }
+  return store;
+}
+
+Status Store::Migrate() {
+  auto version_of = [&]() -> Result<int64_t> {
+    Result<Statement> query = db_->Prepare("PRAGMA user_version");
+    if (!query) return std::unexpected(query.error());
+    if (Result<bool> row = query->Step(); !row) return std::unexpected(row.error());
+    return query->Int(0);
+  };
+  Result<int64_t> version = version_of();
+  if (!version) return std::unexpected(version.error());
+  constexpr int64_t kLatest = std::size(kMigrations);
+  if (*version == kLatest) return Ok();
+  if (*version > kLatest) {
+    return Fail("the database has schema version {}, newer than this tauon ({}): upgrade tauon",
+                *version, kLatest);
+  }
+  // Another process may be migrating at the same time: re-check inside the
+  // write transaction.
+  return db_->Transaction([&]() -> Status {
+    Result<int64_t> current = version_of();
+    if (!current) return std::unexpected(current.error());
+    for (int64_t v = *current; v < kLatest; ++v) {
+      if (Status ok = db_->Execute(kMigrations[v]); !ok) return ok;
+    }
+    return db_->Execute(fmt::format("PRAGMA user_version = {}", kLatest));
+  });
+}
+
+Result<int64_t> Store::CreateRun(const RunRecord& run) {
+  Result<Statement> insert = db_->Prepare(
+      "INSERT INTO runs (repo, commit_sha, branch, event, pipeline, message, author, status, "
+      "error, created_at, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!insert) return std::unexpected(insert.error());
+  insert->Bind(1, run.repo)
+      .Bind(2, run.commit)
+      .Bind(3, run.branch)
+      .Bind(4, run.event)
+      .Bind(5, run.pipeline)
+      .Bind(6, run.message)
+      .Bind(7, run.author)
+      .Bind(8, Name(run.status))
+      .Bind(9, run.error)
+      .Bind(10, FormatTime(run.created_at))
+      .Bind(11, TimeText(run.started_at))
+      .Bind(12, TimeText(run.finished_at));
+  if (Status ok = insert->Run(); !ok) return std::unexpected(ok.error());
+  return db_->LastInsertId();
+}
+
+Status Store::StartRun(int64_t run_id, TimePoint at) {
+  Result<Statement> update =
+      db_->Prepare("UPDATE runs SET status = 'running', started_at = ? WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, FormatTime(at)).Bind(2, run_id).Run();
+}
+
+Status Store::FinishRun(int64_t run_id, engine::RunStatus status, TimePoint at,
+                        const std::string& error) {
+  Result<Statement> update =
+      db_->Prepare("UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, Name(status)).Bind(2, FormatTime(at)).Bind(3, error).Bind(4, run_id).Run();
+}
+
+Result<std::optional<RunRecord>> Store::GetRun(int64_t run_id) {
+  Result<Statement> query =
+      db_->Prepare(fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, run_id);
+  Result<bool> row = query->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(ReadRun(*query));
+}
+
+Result<std::optional<int64_t>> Store::LatestRunId() {
+  Result<Statement> query = db_->Prepare("SELECT max(id) FROM runs");
+  if (!query) return std::unexpected(query.error());
+  Result<bool> row = query->Step();
+  if (!row) return std::unexpected(row.error());
+  return query->OptionalInt(0);
+}
+
+Result<std::vector<RunRecord>> Store::ListRuns(const RunFilter& filter) {
+  std::string sql = fmt::format("SELECT {} FROM runs WHERE 1", kRunColumns);
+  if (filter.repo) sql += " AND repo = :repo";
+  if (filter.branch) sql += " AND branch = :branch";
+  if (filter.status) sql += " AND status = :status";
+  if (filter.before_id) sql += " AND id < :before";
+  sql += " ORDER BY id DESC LIMIT :limit";
+  Result<Statement> query = db_->Prepare(sql);
+  if (!query) return std::unexpected(query.error());
+  int index = 1;
+  if (filter.repo) query->Bind(index++, *filter.repo);
+  if (filter.branch) query->Bind(index++, *filter.branch);
+  if (filter.status) query->Bind(index++, Name(*filter.status));
+  if (filter.before_id) query->Bind(index++, *filter.before_id);
+  query->Bind(index, filter.limit);
+  return Collect<RunRecord>(*query, ReadRun);
+}
+
+Result<int64_t> Store::CreateJob(const JobRecord& job) {
+  Result<Statement> insert = db_->Prepare(
+      "INSERT INTO jobs (run_id, name, position, attempt, status, needs, error, started_at, "
+      "finished_at, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  if (!insert) return std::unexpected(insert.error());
+  insert->Bind(1, job.run_id)
+      .Bind(2, job.name)
+      .Bind(3, job.position)
+      .Bind(4, job.attempt)
+      .Bind(5, Name(job.status))
+      .Bind(6, nlohmann::json(job.needs).dump())
+      .Bind(7, job.error)
+      .Bind(8, TimeText(job.started_at))
+      .Bind(9, TimeText(job.finished_at))
+      .Bind(10, job.duration_ms);
+  if (Status ok = insert->Run(); !ok) return std::unexpected(ok.error());
+  return db_->LastInsertId();
+}
+
+Status Store::StartJob(int64_t job_id, TimePoint at) {
+  Result<Statement> update =
+      db_->Prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, FormatTime(at)).Bind(2, job_id).Run();
+}
+
+Status Store::FinishJob(int64_t job_id, engine::JobStatus status, TimePoint at,
+                        int64_t duration_ms, const std::string& error) {
+  Result<Statement> update = db_->Prepare(
+      "UPDATE jobs SET status = ?, finished_at = ?, duration_ms = ?, error = ? WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, Name(status))
+      .Bind(2, FormatTime(at))
+      .Bind(3, duration_ms)
+      .Bind(4, error)
+      .Bind(5, job_id)
+      .Run();
+}
+
+Status Store::SetJobNotRun(int64_t job_id, engine::JobStatus status, const std::string& reason) {
+  Result<Statement> update = db_->Prepare("UPDATE jobs SET status = ?, error = ? WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, Name(status)).Bind(2, reason).Bind(3, job_id).Run();
+}
+
+Status Store::AddJobWarning(int64_t job_id, const std::string& warning) {
+  Result<Statement> update = db_->Prepare(
+      "UPDATE jobs SET warnings = json_insert(warnings, '$[#]', ?) WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, warning).Bind(2, job_id).Run();
+}
+
+Result<std::vector<JobRecord>> Store::GetJobs(int64_t run_id) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT id, run_id, name, position, attempt, status, needs, error, warnings, started_at, "
+      "finished_at, duration_ms FROM jobs WHERE run_id = ? ORDER BY position, attempt");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, run_id);
+  return Collect<JobRecord>(*query, [](const Statement& row) {
+    JobRecord job;
+    job.id = row.Int(0);
+    job.run_id = row.Int(1);
+    job.name = row.Text(2);
+    job.position = static_cast<int>(row.Int(3));
+    job.attempt = static_cast<int>(row.Int(4));
+    job.status = engine::ParseJobStatus(row.Text(5)).value_or(engine::JobStatus::kFailed);
+    job.needs = JsonStrings(row.Text(6));
+    job.error = row.Text(7);
+    job.warnings = JsonStrings(row.Text(8));
+    job.started_at = TimeColumn(row, 9);
+    job.finished_at = TimeColumn(row, 10);
+    job.duration_ms = row.OptionalInt(11);
+    return job;
+  });
+}
+
+Result<int64_t> Store::CreateStep(const StepRecord& step) {
+  Result<Statement> insert = db_->Prepare(
+      "INSERT INTO steps (job_id, position, name, status, exit_code, error, started_at, "
+      "finished_at, duration_ms, log_path) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  if (!insert) return std::unexpected(insert.error());
+  insert->Bind(1, step.job_id)
+      .Bind(2, step.position)
+      .Bind(3, step.name)
+      .Bind(4, Name(step.status))
+      .Bind(5, step.exit_code)
+      .Bind(6, step.error)
+      .Bind(7, TimeText(step.started_at))
+      .Bind(8, TimeText(step.finished_at))
+      .Bind(9, step.duration_ms)
+      .Bind(10, step.log_path);
+  if (Status ok = insert->Run(); !ok) return std::unexpected(ok.error());
+  return db_->LastInsertId();
+}
+
+Status Store::FinishStep(const StepRecord& step) {
+  Result<Statement> update = db_->Prepare(
+      "UPDATE steps SET status = ?, exit_code = ?, error = ?, finished_at = ?, duration_ms = ? "
+      "WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, Name(step.status))
+      .Bind(2, step.exit_code)
+      .Bind(3, step.error)
+      .Bind(4, TimeText(step.finished_at))
+      .Bind(5, step.duration_ms)
+      .Bind(6, step.id)
+      .Run();
+}
+
+Result<std::vector<StepRecord>> Store::GetSteps(int64_t job_id) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT id, job_id, position, name, status, exit_code, error, started_at, finished_at, "
+      "duration_ms, log_path FROM steps WHERE job_id = ? ORDER BY position");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, job_id);
+  return Collect<StepRecord>(*query, [](const Statement& row) {
+    StepRecord step;
+    step.id = row.Int(0);
+    step.job_id = row.Int(1);
+    step.position = static_cast<int>(row.Int(2));
+    step.name = row.Text(3);
+    step.status = engine::ParseJobStatus(row.Text(4)).value_or(engine::JobStatus::kFailed);
+    if (auto code = row.OptionalInt(5)) step.exit_code = static_cast<int>(*code);
+    step.error = row.Text(6);
+    step.started_at = TimeColumn(row, 7);
+    step.finished_at = TimeColumn(row, 8);
+    step.duration_ms = row.OptionalInt(9);
+    step.log_path = row.Text(10);
+    return step;
+  });
+}
+
+Status Store::SetTestResults(int64_t job_id, const std::vector<reports::TestCase>& cases) {
+  return db_->Transaction([&]() -> Status {
+    Result<Statement> clear = db_->Prepare("DELETE FROM test_results WHERE job_id = ?");
+    if (!clear) return std::unexpected(clear.error());
+    if (Status ok = clear->Bind(1, job_id).Run(); !ok) return ok;
+    for (const reports::TestCase& test : cases) {
+      Result<Statement> insert = db_->Prepare(
+          "INSERT INTO test_results (job_id, suite, classname, name, status, flaky, duration_ms, "
+          "message, details) VALUES (?,?,?,?,?,?,?,?,?)");
+      if (!insert) return std::unexpected(insert.error());
+      insert->Bind(1, job_id)
+          .Bind(2, test.suite)
+          .Bind(3, test.classname)
+          .Bind(4, test.name)
+          .Bind(5, reports::TestStatusName(test.status))
+          .Bind(6, test.flaky ? 1 : 0)
+          .Bind(7, test.duration_ms)
+          .Bind(8, test.message)
+          .Bind(9, test.details);
+      if (Status ok = insert->Run(); !ok) return ok;
+    }
+    return Ok();
+  });
+}
+
+Result<std::vector<TestRecord>> Store::GetTestResults(int64_t job_id) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT job_id, suite, classname, name, status, flaky, duration_ms, message, details FROM "
+      "test_results WHERE job_id = ? ORDER BY id");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, job_id);
+  return Collect<TestRecord>(*query, [](const Statement& row) {
+    return TestRecord{row.Int(0),  row.Text(1),      row.Text(2), row.Text(3), row.Text(4),
+                      row.Int(5) != 0, row.Int(6), row.Text(7), row.Text(8)};
+  });
+}
+
+Status Store::AddArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& artifacts) {
+  return db_->Transaction([&]() -> Status {
+    for (const ArtifactRecord& artifact : artifacts) {
+      Result<Statement> insert = db_->Prepare(
+          "INSERT OR REPLACE INTO artifacts (job_id, path, size, digest, mode) VALUES (?,?,?,?,?)");
+      if (!insert) return std::unexpected(insert.error());
+      insert->Bind(1, job_id)
+          .Bind(2, artifact.path)
+          .Bind(3, artifact.size)
+          .Bind(4, artifact.digest)
+          .Bind(5, artifact.mode);
+      if (Status ok = insert->Run(); !ok) return ok;
+    }
+    return Ok();
+  });
+}
+
+Result<std::vector<ArtifactRecord>> Store::GetArtifacts(int64_t job_id) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT job_id, path, size, digest, mode FROM artifacts WHERE job_id = ? ORDER BY path");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, job_id);
+  return Collect<ArtifactRecord>(*query, [](const Statement& row) {
+    return ArtifactRecord{row.Int(0), row.Text(1), row.Int(2), row.Text(3),
+                          static_cast<int>(row.Int(4))};
+  });
+}
+
+}  // namespace tauon::store

@@ -1,0 +1,64 @@
+// Tauon's state: runs, jobs, steps, test results and artifacts, in SQLite.
+//
+// Every method commits before it returns, so a state change reported to a
+// user is already durable. A Store is used from one thread; several processes
+// may share the database file (WAL, busy timeout).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "reports/junit.h"
+#include "store/records.h"
+#include "store/sqlite.h"
+
+namespace tauon::store {
+
+class Store {
+ public:
+  // Opens or creates the database and brings its schema up to date.
+  static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& path);
+
+  // Runs.
+  Result<int64_t> CreateRun(const RunRecord& run);
+  Status StartRun(int64_t run_id, TimePoint at);
+  Status FinishRun(int64_t run_id, engine::RunStatus status, TimePoint at,
+                   const std::string& error = "");
+  Result<std::optional<RunRecord>> GetRun(int64_t run_id);
+  Result<std::optional<int64_t>> LatestRunId();
+  // Newest first.
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter);
+
+  // Jobs. A job has one row per attempt.
+  Result<int64_t> CreateJob(const JobRecord& job);
+  Status StartJob(int64_t job_id, TimePoint at);
+  Status FinishJob(int64_t job_id, engine::JobStatus status, TimePoint at, int64_t duration_ms,
+                   const std::string& error);
+  // For jobs that never ran: skipped or cancelled, with the reason.
+  Status SetJobNotRun(int64_t job_id, engine::JobStatus status, const std::string& reason);
+  Status AddJobWarning(int64_t job_id, const std::string& warning);
+  // Every attempt of every job of the run, by position then attempt.
+  Result<std::vector<JobRecord>> GetJobs(int64_t run_id);
+
+  // Steps.
+  Result<int64_t> CreateStep(const StepRecord& step);
+  Status FinishStep(const StepRecord& step);
+  Result<std::vector<StepRecord>> GetSteps(int64_t job_id);
+
+  // Test results of a job attempt; replaces earlier results of that attempt.
+  Status SetTestResults(int64_t job_id, const std::vector<reports::TestCase>& cases);
+  Result<std::vector<TestRecord>> GetTestResults(int64_t job_id);
+
+  Status AddArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& artifacts);
+  Result<std::vector<ArtifactRecord>> GetArtifacts(int64_t job_id);
+
+  Database& database() { return *db_; }
+
+ private:
+  explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+  Status Migrate();
+
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace tauon::store
