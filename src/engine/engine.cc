@@ -310,7 +310,7 @@ std::vector<std::string> Engine::Environment(size_t i, const spec::EnvList& env)
     if (eq != std::string::npos && eq > 0) set(entry.substr(0, eq), entry.substr(eq + 1));
   }
   set("CI", "true");
-  for (const spec::EnvList* list : {&options_.pipeline_env, &planned.spec.env, &env,
+  for (const spec::EnvList* list : {&plan_.env, &planned.spec.env, &env,
                                     &options_.overrides, &options_.secrets}) {
     for (const auto& [key, value] : *list) set(key, value);
   }
@@ -375,14 +375,10 @@ void Engine::OnExit(exec::ProcessId id, const exec::ExitStatus& status) {
           job.phase = Phase::kSteps;
           RunNextStep(owner.job);
         }
-      } else if (now >= state.ready_deadline) {
-        std::string output(Trim(state.last_probe_output));
-        FailAttempt(owner.job,
-                    fmt::format("service '{}' was not ready after {}: readiness command {}{}",
-                                service.name, FormatDuration(service.readiness_timeout),
-                                status.Describe(), output.empty() ? "" : ": " + output));
       } else {
+        state.last_probe_result = status.Describe();
         state.next_probe = now + service.readiness_interval;
+        if (now >= state.ready_deadline) FailNotReady(owner.job, owner.index);
       }
       break;
     }
@@ -445,10 +441,14 @@ void Engine::OnTimers() {
     if (job.phase != Phase::kServices) continue;
     for (size_t s = 0; s < job.services.size() && job.phase == Phase::kServices; ++s) {
       ServiceState& state = job.services[s];
-      if (state.ready || state.probe) continue;
+      if (state.ready) continue;
+      if (state.probe) {
+        // A probe that hangs past the deadline is stopped; its exit fails the job.
+        if (now >= state.ready_deadline) runner_.Terminate(*state.probe);
+        continue;
+      }
       if (now >= state.ready_deadline) {
-        FailAttempt(i, fmt::format("service '{}' was not ready after {}", spec.services[s].name,
-                                   FormatDuration(spec.services[s].readiness_timeout)));
+        FailNotReady(i, s);
       } else if (now >= state.next_probe) {
         StartProbe(i, s);
       }
@@ -467,8 +467,9 @@ std::optional<TimePoint> Engine::NextDeadline() const {
     if (job.step_process && job.step_deadline && !job.step_timed_out) consider(*job.step_deadline);
     if (job.phase != Phase::kServices) continue;
     for (const ServiceState& state : job.services) {
-      if (state.ready || state.probe) continue;
-      consider(std::min(state.next_probe, state.ready_deadline));
+      if (state.ready) continue;
+      consider(state.probe ? state.ready_deadline
+                           : std::min(state.next_probe, state.ready_deadline));
     }
   }
   return next;
@@ -488,6 +489,19 @@ void Engine::OnInterrupt() {
       StopAttempt(i);
     }
   }
+}
+
+void Engine::FailNotReady(size_t i, size_t s) {
+  const spec::Service& service = plan_.jobs[i].spec.services[s];
+  const ServiceState& state = jobs_[i].services[s];
+  std::string error = fmt::format("service '{}' was not ready after {}", service.name,
+                                  FormatDuration(service.readiness_timeout));
+  if (!state.last_probe_result.empty()) {
+    error += ": readiness command " + state.last_probe_result;
+    std::string output(Trim(state.last_probe_output));
+    if (!output.empty()) error += ": " + output;
+  }
+  FailAttempt(i, std::move(error));
 }
 
 void Engine::FailAttempt(size_t i, std::string error) {

@@ -80,7 +80,6 @@ struct RunContext {
 struct EngineOptions {
   int parallelism = 1;                    // Jobs running at once (services do not count).
   std::vector<std::string> base_env;      // Inherited environment, "KEY=VALUE".
-  spec::EnvList pipeline_env;             // The pipeline's top-level env.
   spec::EnvList overrides;                // --env; wins over the pipeline file's env.
   spec::EnvList secrets;                  // Exported to every step and service.
   // Masks secrets in all output before the observer sees it; may be null.
@@ -111,7 +110,9 @@ class Engine {
     bool ready = false;
     TimePoint next_probe;
     TimePoint ready_deadline;
-    std::string last_probe_output;  // Shown when the service never becomes ready.
+    // The last failed probe, shown when the service never becomes ready.
+    std::string last_probe_result;
+    std::string last_probe_output;
   };
 
   struct JobState {
@@ -149,6 +150,8 @@ class Engine {
   void OnStepExit(size_t job, size_t step, const exec::ExitStatus& status);
   void OnTimers();
   void OnInterrupt();
+  // Fails the attempt because service `s` did not become ready in time.
+  void FailNotReady(size_t job, size_t service);
   // Fails the attempt (if not already stopping) and stops its processes.
   void FailAttempt(size_t job, std::string error);
   // Stops every process of the attempt; finishes it once they have exited.

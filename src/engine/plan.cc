@@ -108,6 +108,7 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, const std::vector<std::st
   }
 
   Plan plan;
+  plan.env = pipeline.env;
   std::map<std::string, std::vector<size_t>> by_spec_name;
   for (const spec::Job* job : order) {
     for (MatrixValues& values : Expansions(*job)) {
@@ -154,6 +155,7 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, const std::vector<std::st
   }
   std::vector<size_t> new_index(plan.jobs.size(), 0);
   Plan filtered;
+  filtered.env = std::move(plan.env);
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     if (!keep[i]) continue;
     new_index[i] = filtered.jobs.size();

@@ -24,6 +24,7 @@ struct Plan {
   // In a topological order: a job comes after everything it needs, and
   // otherwise in the order of the file.
   std::vector<PlannedJob> jobs;
+  spec::EnvList env;  // The pipeline's top-level env, for every job.
   const PlannedJob* Find(std::string_view name) const;
 };
 

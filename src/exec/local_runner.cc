@@ -28,14 +28,6 @@ void CloseFd(int* fd) {
 
 }  // namespace
 
-std::string ExitStatus::Describe() const {
-  if (signal != 0) {
-    const char* name = sigabbrev_np(signal);
-    return name ? fmt::format("killed by SIG{}", name) : fmt::format("killed by signal {}", signal);
-  }
-  return fmt::format("exit code {}", code);
-}
-
 LocalProcessRunner::LocalProcessRunner(const Clock& clock, Duration kill_grace)
     : clock_(clock), kill_grace_(kill_grace), buffer_(new char[kReadBufferSize]) {
   interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -114,7 +114,6 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
   engine::EngineOptions options;
   options.parallelism = std::max(1, request_.parallelism);
   for (char** var = environ; *var; ++var) options.base_env.emplace_back(*var);
-  options.pipeline_env = pipeline_.env;
   options.overrides = request_.env_overrides;
   options.secrets = request_.secrets;
   options.masker = &masker;
