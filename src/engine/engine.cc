@@ -56,14 +56,20 @@ Engine::Engine(const Plan& plan, RunContext context, EngineOptions options,
       clock_(clock),
       host_(host),
       observer_(observer),
-      jobs_(plan.jobs.size()) {}
+      jobs_(plan.jobs.size()),
+      dependants_(plan.jobs.size()),
+      waiting_needs_(plan.jobs.size()) {
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    waiting_needs_[i] = plan.jobs[i].needs.size();
+    for (size_t need : plan.jobs[i].needs) dependants_[need].push_back(i);
+    if (plan.jobs[i].needs.empty()) decidable_.insert(i);
+  }
+}
 
 RunStatus Engine::Execute() {
   while (true) {
     ScheduleReady();
-    bool done = std::all_of(jobs_.begin(), jobs_.end(),
-                            [](const JobState& job) { return IsTerminal(job.status); });
-    if (done) break;
+    if (terminal_jobs_ == jobs_.size()) break;
     std::optional<TimePoint> deadline = NextDeadline();
     if (owners_.empty() && !deadline) {
       // Nothing can make progress: a bug, but never hang a run on it.
@@ -92,18 +98,19 @@ RunStatus Engine::Execute() {
 }
 
 void Engine::ScheduleReady() {
-  for (size_t i = 0; i < jobs_.size(); ++i) {
-    JobState& job = jobs_[i];
-    if (job.status != JobStatus::kPending) continue;
-    const PlannedJob& planned = plan_.jobs[i];
-    if (cancelled_) {
-      job.status = JobStatus::kCancelled;
+  if (cancelled_) {
+    for (size_t i = 0; i < jobs_.size(); ++i) {
+      if (jobs_[i].status != JobStatus::kPending) continue;
+      SetTerminal(i, JobStatus::kCancelled);
       observer_.JobNotRun(i, JobStatus::kCancelled, "the run was cancelled");
-      continue;
     }
-    bool decidable = std::all_of(planned.needs.begin(), planned.needs.end(),
-                                 [&](size_t need) { return IsTerminal(jobs_[need].status); });
-    if (!decidable) continue;
+    decidable_.clear();
+    return;
+  }
+  // Deciding a job may make later jobs decidable; std::set iteration sees them.
+  for (auto it = decidable_.begin(); it != decidable_.end();) {
+    size_t i = *it;
+    const PlannedJob& planned = plan_.jobs[i];
     std::vector<std::string> unsuccessful;
     for (size_t need : planned.needs) {
       if (jobs_[need].status != JobStatus::kSuccess) {
@@ -113,23 +120,32 @@ void Engine::ScheduleReady() {
     }
     Result<bool> run = EvaluateCondition(planned.spec.condition, unsuccessful.empty());
     if (!run) {
-      job.status = JobStatus::kFailed;
+      SetTerminal(i, JobStatus::kFailed);
       observer_.JobNotRun(i, JobStatus::kFailed, run.error().message);
-      continue;
-    }
-    if (!*run) {
-      job.status = JobStatus::kSkipped;
+    } else if (!*run) {
+      SetTerminal(i, JobStatus::kSkipped);
       std::string reason =
           !unsuccessful.empty() && !planned.spec.condition
               ? fmt::format("needs {}", Join(unsuccessful, ", "))
               : fmt::format("condition '{}' is false", planned.spec.condition->expression.text());
       observer_.JobNotRun(i, JobStatus::kSkipped, reason);
+    } else if (running_jobs_ < options_.parallelism) {
+      ++running_jobs_;
+      jobs_[i].status = JobStatus::kRunning;
+      StartAttempt(i);
+    } else {
+      ++it;  // Runnable, but every slot is taken.
       continue;
     }
-    if (running_jobs_ >= options_.parallelism) continue;
-    ++running_jobs_;
-    job.status = JobStatus::kRunning;
-    StartAttempt(i);
+    it = decidable_.erase(it);
+  }
+}
+
+void Engine::SetTerminal(size_t i, JobStatus status) {
+  jobs_[i].status = status;
+  ++terminal_jobs_;
+  for (size_t dependant : dependants_[i]) {
+    if (--waiting_needs_[dependant] == 0) decidable_.insert(dependant);
   }
 }
 
@@ -546,8 +562,8 @@ void Engine::FinishAttempt(size_t i) {
   outcome.will_retry = outcome.status == JobStatus::kFailed && job.attempt <= planned.spec.retry;
   observer_.JobFinished(i, job.attempt, outcome);
   if (outcome.will_retry) return StartAttempt(i);
-  job.status = outcome.status;
   --running_jobs_;
+  SetTerminal(i, outcome.status);
 }
 
 }  // namespace tauon::engine

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -141,7 +142,11 @@ class Engine {
     std::shared_ptr<logs::MaskedLineBuffer> lines;  // Shared with the output callback.
   };
 
+  // Decides every job whose needs are all done: skips it, fails it (a bad
+  // condition), or starts it if a slot is free.
   void ScheduleReady();
+  // Records a job's final status and wakes the jobs that were waiting on it.
+  void SetTerminal(size_t job, JobStatus status);
   void StartAttempt(size_t job);
   void StartServices(size_t job);
   void RunNextStep(size_t job);
@@ -175,6 +180,10 @@ class Engine {
   RunObserver& observer_;
 
   std::vector<JobState> jobs_;  // Parallel to plan_.jobs.
+  std::vector<std::vector<size_t>> dependants_;  // Jobs that need job i; constant.
+  std::vector<size_t> waiting_needs_;  // Needs of job i that are not done yet.
+  std::set<size_t> decidable_;         // Pending jobs with every need done, in plan order.
+  size_t terminal_jobs_ = 0;
   std::map<exec::ProcessId, Owner> owners_;
   int running_jobs_ = 0;
   bool cancelled_ = false;

@@ -120,12 +120,15 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, const std::vector<std::st
         const std::vector<size_t>& targets = by_spec_name[need];
         planned.needs.insert(planned.needs.end(), targets.begin(), targets.end());
       }
-      std::set<size_t> upstream;
+      // A bitmap over earlier jobs keeps this linear per job, even for wide DAGs.
+      std::vector<bool> upstream(plan.jobs.size(), false);
       for (size_t need : planned.needs) {
-        upstream.insert(need);
-        upstream.insert(plan.jobs[need].upstream.begin(), plan.jobs[need].upstream.end());
+        upstream[need] = true;
+        for (size_t up : plan.jobs[need].upstream) upstream[up] = true;
       }
-      planned.upstream.assign(upstream.begin(), upstream.end());
+      for (size_t up = 0; up < upstream.size(); ++up) {
+        if (upstream[up]) planned.upstream.push_back(up);
+      }
       by_spec_name[job->name].push_back(plan.jobs.size());
       plan.jobs.push_back(std::move(planned));
     }
