@@ -27,6 +27,10 @@ json StepJson(const store::StepRecord& step) {
 
 }  // namespace
 
+std::string ToJsonText(const json& value, int indent) {
+  return value.dump(indent, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
 json RunSummaryJson(const store::RunRecord& run) {
   std::optional<int64_t> duration;
   if (run.started_at && run.finished_at) duration = (*run.finished_at - *run.started_at).count();
@@ -117,15 +121,12 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
   return out;
 }
 
-Result<json> RunArtifactsJson(store::Store& store, int64_t run_id) {
-  Result<json> run = RunJson(store, run_id);
-  if (!run) return std::unexpected(run.error());
+json RunArtifactsJson(const json& run) {
   json out = json::array();
-  for (const json& job : (*run)["jobs"]) {
-    for (const json& artifact : job["artifacts"]) {
-      json item = artifact;
-      item["job"] = job["name"];
-      out.push_back(std::move(item));
+  for (const json& job : run["jobs"]) {
+    for (json artifact : job["artifacts"]) {
+      artifact["job"] = job["name"];
+      out.push_back(std::move(artifact));
     }
   }
   return out;

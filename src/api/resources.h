@@ -9,6 +9,11 @@
 
 namespace tauon::api {
 
+// Serializes a resource. Text from outside (commit messages, test names,
+// report messages) need not be valid UTF-8: invalid bytes become U+FFFD
+// instead of failing the whole document.
+std::string ToJsonText(const nlohmann::json& value, int indent = 2);
+
 // A run without its jobs: id, repo, commit, branch, event, status, ...
 nlohmann::json RunSummaryJson(const store::RunRecord& run);
 
@@ -17,7 +22,7 @@ nlohmann::json RunSummaryJson(const store::RunRecord& run);
 // Fails if the run does not exist.
 Result<nlohmann::json> RunJson(store::Store& store, int64_t run_id);
 
-// Every artifact of the run's jobs: job, path, size, digest.
-Result<nlohmann::json> RunArtifactsJson(store::Store& store, int64_t run_id);
+// Every artifact of a run resource's jobs: job, path, size, digest.
+nlohmann::json RunArtifactsJson(const nlohmann::json& run);
 
 }  // namespace tauon::api

@@ -46,25 +46,44 @@ Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& data_dir
   return store::Store::Open(layout.database());
 }
 
-Result<int64_t> ResolveRunId(store::Store& store, const std::string& run) {
-  if (run == "last") {
-    Result<std::optional<int64_t>> last = store.LatestRunId();
-    if (!last) return std::unexpected(last.error());
-    if (!*last) return Fail("there are no runs yet");
-    return **last;
-  }
+// A RUN argument: a run id, or nullopt for "last". Anything else is a usage error.
+Result<std::optional<int64_t>> ParseRunArgument(const std::string& run) {
+  if (run == "last") return std::optional<int64_t>();
   if (run.empty() || run.size() > 18 || run.find_first_not_of("0123456789") != std::string::npos) {
     return Fail("invalid run '{}': expected a run id or 'last'", run);
   }
-  return std::stoll(run);
+  return std::optional<int64_t>(std::stoll(run));
 }
 
-Result<nlohmann::json> LoadRun(const fs::path& data_dir, const std::string& run) {
+Result<int64_t> ResolveRunId(store::Store& store, std::optional<int64_t> run) {
+  if (run) return *run;
+  Result<std::optional<int64_t>> last = store.LatestRunId();
+  if (!last) return std::unexpected(last.error());
+  if (!*last) return Fail("there are no runs yet");
+  return **last;
+}
+
+// Loads run `run` as a resource. Exit code and message on failure: usage for
+// a malformed RUN, failure for a missing store or run.
+struct Loaded {
+  std::optional<nlohmann::json> run;
+  int exit_code = kExitOk;
+};
+
+Loaded LoadRun(const fs::path& data_dir, const std::string& run) {
+  Result<std::optional<int64_t>> wanted = ParseRunArgument(run);
+  if (!wanted) {
+    PrintError("{}", wanted.error().message);
+    return {std::nullopt, kExitUsage};
+  }
   Result<std::unique_ptr<store::Store>> store = OpenExistingStore(data_dir);
-  if (!store) return std::unexpected(store.error());
-  Result<int64_t> id = ResolveRunId(**store, run);
-  if (!id) return std::unexpected(id.error());
-  return api::RunJson(**store, *id);
+  Result<int64_t> id = store ? ResolveRunId(**store, *wanted) : std::unexpected(store.error());
+  Result<nlohmann::json> resource = id ? api::RunJson(**store, *id) : std::unexpected(id.error());
+  if (!resource) {
+    PrintError("{}", resource.error().message);
+    return {std::nullopt, kExitFailed};
+  }
+  return {std::move(*resource), kExitOk};
 }
 
 exec::LocalProcessRunner* g_runner = nullptr;
@@ -171,12 +190,14 @@ int RunCommand(const RunOptions& options) {
   runs::PreparedRun& run = **prepared;
 
   std::error_code ec;
-  fs::create_directories(options.data_dir, ec);
+  // Absolute, so that no library resolves it against another directory.
+  const fs::path data_dir = fs::absolute(options.data_dir).lexically_normal();
+  fs::create_directories(data_dir, ec);
   if (ec) {
-    PrintError("cannot create the data directory {}: {}", options.data_dir.string(), ec.message());
+    PrintError("cannot create the data directory {}: {}", data_dir.string(), ec.message());
     return kExitFailed;
   }
-  runs::DataLayout layout(options.data_dir);
+  runs::DataLayout layout(data_dir);
   Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout.database());
   if (!store) {
     PrintError("{}", store.error().message);
@@ -218,7 +239,7 @@ int RunCommand(const RunOptions& options) {
     return kExitFailed;
   }
   if (options.json) {
-    fmt::print("{}\n", resource->dump(2));
+    fmt::print("{}\n", api::ToJsonText(*resource));
   } else {
     fmt::print("\n{}", RenderRun(*resource, style, /*detailed=*/false));
     if (!(*resource)["error"].get<std::string>().empty()) {
@@ -278,12 +299,17 @@ int RunsCommand(const RunsOptions& options) {
       return kExitUsage;
     }
   }
-  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(options.data_dir);
-  if (!store) {
+  if (!fs::exists(runs::DataLayout(options.data_dir).database())) {
+    // Nothing has run here yet: an empty list, not an error.
     if (options.json) {
       fmt::print("[]\n");
-      return kExitOk;
+    } else {
+      fmt::print("no runs in {} yet\n", options.data_dir.string());
     }
+    return kExitOk;
+  }
+  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(options.data_dir);
+  if (!store) {
     PrintError("{}", store.error().message);
     return kExitFailed;
   }
@@ -295,7 +321,7 @@ int RunsCommand(const RunsOptions& options) {
   nlohmann::json list = nlohmann::json::array();
   for (const store::RunRecord& run : *runs) list.push_back(api::RunSummaryJson(run));
   if (options.json) {
-    fmt::print("{}\n", list.dump(2));
+    fmt::print("{}\n", api::ToJsonText(list));
   } else {
     fmt::print("{}", RenderRunList(list, Style::For(stdout)));
   }
@@ -303,13 +329,11 @@ int RunsCommand(const RunsOptions& options) {
 }
 
 int ShowCommand(const fs::path& data_dir, const std::string& run, bool json) {
-  Result<nlohmann::json> resource = LoadRun(data_dir, run);
-  if (!resource) {
-    PrintError("{}", resource.error().message);
-    return kExitFailed;
-  }
+  Loaded loaded = LoadRun(data_dir, run);
+  if (!loaded.run) return loaded.exit_code;
+  const nlohmann::json* resource = &*loaded.run;
   if (json) {
-    fmt::print("{}\n", resource->dump(2));
+    fmt::print("{}\n", api::ToJsonText(*resource));
   } else {
     fmt::print("{}", RenderRun(*resource, Style::For(stdout), /*detailed=*/true));
   }
@@ -318,11 +342,9 @@ int ShowCommand(const fs::path& data_dir, const std::string& run, bool json) {
 
 int LogsCommand(const fs::path& data_dir, const std::string& run, const std::string& selector,
                 bool timestamps) {
-  Result<nlohmann::json> resource = LoadRun(data_dir, run);
-  if (!resource) {
-    PrintError("{}", resource.error().message);
-    return kExitFailed;
-  }
+  Loaded loaded = LoadRun(data_dir, run);
+  if (!loaded.run) return loaded.exit_code;
+  const nlohmann::json* resource = &*loaded.run;
   const nlohmann::json& jobs = (*resource)["jobs"];
   auto job_matches = [](const nlohmann::json& job, std::string_view name) {
     std::string job_name = job["name"].get<std::string>();
@@ -385,27 +407,17 @@ int LogsCommand(const fs::path& data_dir, const std::string& run, const std::str
 }
 
 int ArtifactsCommand(const fs::path& data_dir, const std::string& run, bool json) {
-  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(data_dir);
-  if (!store) {
-    PrintError("{}", store.error().message);
-    return kExitFailed;
-  }
-  Result<int64_t> id = ResolveRunId(**store, run);
-  if (!id) {
-    PrintError("{}", id.error().message);
-    return kExitFailed;
-  }
-  Result<nlohmann::json> artifacts = api::RunArtifactsJson(**store, *id);
-  if (!artifacts) {
-    PrintError("{}", artifacts.error().message);
-    return kExitFailed;
-  }
+  Loaded loaded = LoadRun(data_dir, run);
+  if (!loaded.run) return loaded.exit_code;
+  const nlohmann::json list = api::RunArtifactsJson(*loaded.run);
+  const int64_t id = (*loaded.run)["id"].get<int64_t>();
+  const nlohmann::json* artifacts = &list;
   if (json) {
-    fmt::print("{}\n", artifacts->dump(2));
+    fmt::print("{}\n", api::ToJsonText(*artifacts));
     return kExitOk;
   }
   if (artifacts->empty()) {
-    fmt::print("run {} stored no artifacts\n", *id);
+    fmt::print("run {} stored no artifacts\n", id);
     return kExitOk;
   }
   Style style = Style::For(stdout);

@@ -36,13 +36,16 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--ref", run.ref, "Commit, branch or tag to run instead of HEAD");
   run_cmd->add_flag("--worktree", run.worktree,
                     "Run the work tree as it is, uncommitted changes included");
-  run_cmd->add_option("--job", run.jobs, "Run only this job and what it needs (repeatable)");
+  // Repeatable options take one value each, so positional arguments after them stay positional.
+  run_cmd->add_option("--job", run.jobs, "Run only this job and what it needs (repeatable)")
+      ->allow_extra_args(false);
   run_cmd->add_option("-j,--jobs", run.parallelism, "Jobs to run at once (default: cores)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_option("--secrets", secrets_file,
                       "Dotenv file (KEY=VALUE lines) of secrets exported to the steps, masked "
                       "in all output");
-  run_cmd->add_option("--env", run.env, "KEY=VALUE for every step; wins over the file (repeatable)");
+  run_cmd->add_option("--env", run.env, "KEY=VALUE for every step; wins over the file (repeatable)")
+      ->allow_extra_args(false);
   run_cmd->add_option("--event", run.event, "The event the run is for, seen by 'if:' (default: push)");
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces,
                     "Keep job workspaces after the run, for debugging");

@@ -30,28 +30,25 @@ RunWorkspaces::RunWorkspaces(const DataLayout& layout, int64_t run_id, const eng
       notes_(notes),
       keep_workspaces_(keep_workspaces),
       artifact_store_(layout.artifacts()),
+      pool_(layout.checkout(run_id), layout.run(run_id) / "work"),
       artifacts_(plan.jobs.size()) {}
 
 Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
-  fs::path workspace = layout_.workspace(run_id_, job, plan_.jobs[job].name, attempt);
-  std::error_code ec;
-  fs::remove_all(workspace, ec);
-  fs::create_directories(workspace.parent_path(), ec);
-  fs::copy(layout_.checkout(run_id_), workspace,
-           fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (ec) return Fail("cannot create the workspace {}: {}", workspace.string(), ec.message());
+  Result<fs::path> workspace = pool_.Acquire(
+      layout_.workspace(run_id_, job, plan_.jobs[job].name, attempt).filename().string());
+  if (!workspace) return workspace;
   // Upstream artifacts, in plan order: a later job's file wins over an earlier one's.
   for (size_t upstream : plan_.jobs[job].upstream) {
     for (const store::ArtifactRecord& artifact : artifacts_[upstream]) {
       Status restored =
-          artifact_store_.Restore(artifact.digest, workspace / artifact.path, artifact.mode);
+          artifact_store_.Restore(artifact.digest, *workspace / artifact.path, artifact.mode);
       if (!restored) {
         return Fail("cannot restore artifact {} of '{}': {}", artifact.path,
                     plan_.jobs[upstream].name, restored.error().message);
       }
     }
   }
-  return workspace;
+  return *workspace;
 }
 
 void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace) {
@@ -120,9 +117,8 @@ Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& wo
 }
 
 void RunWorkspaces::RemoveWorkspace(const fs::path& workspace) {
-  if (keep_workspaces_) return;
-  std::error_code ec;
-  fs::remove_all(workspace, ec);
+  // Kept workspaces are never handed out again; the run's end removes the rest.
+  if (!keep_workspaces_) pool_.Release(workspace);
 }
 
 }  // namespace tauon::runs

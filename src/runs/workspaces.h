@@ -10,6 +10,7 @@
 #include "logs/masker.h"
 #include "runs/layout.h"
 #include "runs/recorder.h"
+#include "runs/workspace_pool.h"
 #include "store/store.h"
 
 namespace tauon::runs {
@@ -25,6 +26,7 @@ class RunWorkspaces final : public engine::JobHost {
   Result<std::filesystem::path> PrepareWorkspace(size_t job, int attempt) override;
   Status CollectOutputs(size_t job, int attempt, const std::filesystem::path& workspace,
                         bool succeeded) override;
+  // Returns the workspace to the pool (unless workspaces are kept).
   void RemoveWorkspace(const std::filesystem::path& workspace) override;
 
  private:
@@ -39,6 +41,7 @@ class RunWorkspaces final : public engine::JobHost {
   engine::RunObserver& notes_;
   const bool keep_workspaces_;
   artifacts::ArtifactStore artifact_store_;
+  WorkspacePool pool_;
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
 };
 

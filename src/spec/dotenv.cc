@@ -36,9 +36,10 @@ std::expected<EnvList, std::vector<Diagnostic>> ParseDotenv(std::string_view tex
     }
     std::string key(Trim(trimmed.substr(0, eq)));
     if (!IsName(key)) {
+      // Not echoed: a line that is no KEY=VALUE may be part of a secret.
       errors.push_back({{line_number, indent + 1},
-                        fmt::format("invalid variable name '{}': use letters, digits and '_'",
-                                    key.substr(0, 64))});
+                        "invalid variable name before '=': use letters, digits and '_', not "
+                        "starting with a digit"});
       continue;
     }
     std::string_view raw = Trim(trimmed.substr(eq + 1));
@@ -55,7 +56,15 @@ std::expected<EnvList, std::vector<Diagnostic>> ParseDotenv(std::string_view tex
         }
         if (quote == '"' && c == '\\' && i + 1 < raw.size()) {
           char next = raw[++i];
-          value += next == 'n' ? '\n' : next == 't' ? '\t' : next;
+          if (next == 'n') {
+            value += '\n';
+          } else if (next == 't') {
+            value += '\t';
+          } else if (next == '"' || next == '\\') {
+            value += next;
+          } else {
+            value += {c, next};  // Not an escape: kept as written.
+          }
         } else {
           value += c;
         }

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
@@ -39,6 +40,31 @@ bool IsIdentifier(std::string_view s) {
                      [](char c) { return isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// For an escape sequence starting at s[0] == '\\' in a double-quoted scalar:
+// how many source bytes it takes and how many non-blank value bytes it makes.
+std::pair<size_t, size_t> DoubleQuotedEscape(std::string_view s) {
+  if (s.size() < 2 || s[1] == '\n' || s[1] == '\r') return {1, 0};  // An escaped line break.
+  const char kind = s[1];
+  const size_t digits = kind == 'x' ? 2 : kind == 'u' ? 4 : kind == 'U' ? 8 : 0;
+  if (digits > 0) {
+    uint32_t code = 0;
+    size_t n = 2;
+    for (; n < 2 + digits && n < s.size() && isxdigit(static_cast<unsigned char>(s[n])); ++n) {
+      const unsigned char digit = static_cast<unsigned char>(s[n]);
+      code = code * 16 + static_cast<uint32_t>(isdigit(digit) ? digit - '0'
+                                                               : tolower(digit) - 'a' + 10);
+    }
+    if (code < 0x80) return {n, IsBlank(static_cast<char>(code)) ? 0 : 1};
+    return {n, code < 0x800 ? 2 : code < 0x10000 ? 3 : 4};  // UTF-8 length.
+  }
+  if (std::string_view("ntr \t").contains(kind)) return {2, 0};
+  if (kind == 'N' || kind == '_') return {2, 2};  // U+0085, U+00A0
+  if (kind == 'L' || kind == 'P') return {2, 3};  // U+2028, U+2029
+  return {2, 1};
+}
+
 // Job and model names become directory names and command-line arguments.
 bool IsSafeName(std::string_view s) {
   if (s.empty() || s[0] == '.' || s[0] == '-') return false;
@@ -51,12 +77,24 @@ std::string KindName(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
       return "nothing";
-    case YAML::NodeType::Scalar:
-      return fmt::format("'{}'", node.Scalar());
+    case YAML::NodeType::Scalar: {
+      // One short line, so that the message stays on its "file:line:column:" line.
+      std::string_view full = node.Scalar();
+      while (full.ends_with('\n')) full.remove_suffix(1);  // A block scalar's last line break.
+      std::string text(full.substr(0, full.find('\n')));
+      if (text.size() > 40 || text.size() < full.size()) {
+        size_t cut = std::min<size_t>(text.size(), 40);
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+        text = text.substr(0, cut) + "...";
+      }
+      // `"true"` or `"2"` is a string, not the boolean or number it reads as.
+      if (node.Tag() == "!") return fmt::format("the string \"{}\"", text);
+      return fmt::format("'{}'", text);
+    }
     case YAML::NodeType::Sequence:
-      return "a list";
+      return node.size() == 0 ? "an empty list" : "a list";
     case YAML::NodeType::Map:
-      return "a mapping";
+      return node.size() == 0 ? "an empty mapping" : "a mapping";
     default:
       return "an undefined value";
   }
@@ -73,10 +111,22 @@ class PipelineParser {
   using Visit = std::function<void(const std::string& key, const YAML::Node& key_node,
                                    const YAML::Node& value)>;
 
+  // An empty value (`timeout:`) has the mark of the token after it, often on
+  // a later line: report it at its key instead.
   Location At(const YAML::Node& node) const {
     const YAML::Mark mark = node.Mark();
-    if (mark.line < 0) return fallback_;
+    if (mark.line < 0 || (node.IsNull() && !IsExplicitNull(mark))) return fallback_;
     return {mark.line + 1, mark.column + 1};
+  }
+
+  // True if the source at `mark` spells a null (`~`, `null`) rather than nothing.
+  bool IsExplicitNull(const YAML::Mark& mark) const {
+    if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= source_.size()) return false;
+    std::string_view rest = source_.substr(static_cast<size_t>(mark.pos));
+    if (rest.starts_with("~")) return true;
+    std::string_view word =
+        rest.substr(0, std::min(rest.size(), rest.find_first_of(" \t\r\n,]}#")));
+    return word == "null" || word == "Null" || word == "NULL";
   }
 
   template <typename... Args>
@@ -122,7 +172,8 @@ class PipelineParser {
   Job ParseJob(const std::string& name, const YAML::Node& key, const YAML::Node& node);
   void ParseMatrix(const YAML::Node& node, Job* job);
   Step ParseStep(const YAML::Node& node, const Job& job);
-  Service ParseService(const std::string& name, const YAML::Node& node, const Job& job);
+  Service ParseService(const std::string& name, const YAML::Node& key, const YAML::Node& node,
+                       const Job& job);
   ModelSpec ParseModel(const YAML::Node& node);
   void CheckNeeds(const Pipeline& pipeline);
 
@@ -160,9 +211,12 @@ bool PipelineParser::ForEachNamed(const YAML::Node& node, std::string_view what,
   }
   std::map<std::string, Location> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // A copy: it->first lives in a temporary proxy.
     if (!key.IsScalar()) {
-      Error(key, "keys in {} must be strings, got {}", what, KindName(key));
+      // Unlike an empty value, an empty key (`: x`) is marked where it is: at its ':'.
+      const YAML::Mark mark = key.Mark();
+      Error(mark.line < 0 ? At(key) : Location{mark.line + 1, mark.column + 1},
+            "keys in {} must be strings, got {}", what, KindName(key));
       continue;
     }
     const std::string& name = key.Scalar();
@@ -222,9 +276,11 @@ std::optional<int> PipelineParser::Int(const YAML::Node& node, std::string_view 
 
 std::optional<Duration> PipelineParser::DurationValue(const YAML::Node& node,
                                                       std::string_view what) {
-  std::optional<std::string> text = String(node, what);
-  if (!text) return std::nullopt;
-  Result<Duration> d = ParseDuration(*text);
+  if (!node.IsScalar()) {
+    Error(node, "{} must be a duration such as 30s or 15m, got {}", what, KindName(node));
+    return std::nullopt;
+  }
+  Result<Duration> d = ParseDuration(node.Scalar());
   if (!d) {
     Error(node, "{}: {}", what, d.error().message);
     return std::nullopt;
@@ -282,22 +338,61 @@ EnvList PipelineParser::Env(const YAML::Node& node) {
 }
 
 Location PipelineParser::LocationInScalar(const YAML::Node& node, size_t offset) const {
-  Location start = At(node);
+  const Location start = At(node);
+  const YAML::Mark mark = node.Mark();
+  if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= source_.size()) return start;
   const std::string& text = node.Scalar();
-  if (text.substr(0, std::min(offset, text.size())).find('\n') != std::string::npos) return start;
-  // Find the first character of the scalar in the source to tell quoted and
-  // block scalars from plain ones.
-  size_t line_start = 0;
-  for (int line = 1; line < start.line && line_start != std::string_view::npos; ++line) {
-    line_start = source_.find('\n', line_start);
-    if (line_start != std::string_view::npos) ++line_start;
+  offset = std::min(offset, text.size());
+  // Folding, block indentation and quoting change how a value is written but
+  // not its non-blank bytes: count those before `offset` in the value, then
+  // walk the source to the same count. An offset at a token stops on the
+  // token; one at a blank or the end stops just after the last counted byte.
+  const size_t wanted = static_cast<size_t>(std::count_if(
+      text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset),
+      [](char c) { return !IsBlank(c); }));
+  const bool at_token = offset < text.size() && !IsBlank(text[offset]);
+  size_t pos = static_cast<size_t>(mark.pos);
+  Location at = start;
+  auto advance = [&] {
+    if (source_[pos] == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else {
+      ++at.column;
+    }
+    ++pos;
+  };
+  const char style = source_[pos];
+  if (style == '|' || style == '>') {
+    while (pos < source_.size() && source_[pos] != '\n') advance();  // The header line.
+  } else if (style == '"' || style == '\'') {
+    advance();
   }
-  if (line_start == std::string_view::npos) return start;
-  size_t at = line_start + static_cast<size_t>(start.column - 1);
-  char first = at < source_.size() ? source_[at] : ' ';
-  if (first == '|' || first == '>') return start;  // Block scalar: content starts on the next line.
-  int quote = (first == '"' || first == '\'') ? 1 : 0;
-  return {start.line, start.column + quote + static_cast<int>(offset)};
+  size_t seen = 0;
+  while (pos < source_.size()) {
+    const char c = source_[pos];
+    if (seen == wanted && (!at_token || !IsBlank(c))) break;
+    if (IsBlank(c)) {
+      advance();
+      continue;
+    }
+    size_t length = 1;
+    size_t made = 1;  // Non-blank value bytes written by these `length` source bytes.
+    if (style == '\'' && c == '\'') {
+      if (pos + 1 >= source_.size() || source_[pos + 1] != '\'') break;  // The closing quote.
+      length = 2;
+    } else if (style == '"' && c == '"') {
+      break;
+    } else if (style == '"' && c == '\\') {
+      auto [escape_length, escape_made] = DoubleQuotedEscape(source_.substr(pos));
+      length = escape_length;
+      made = escape_made;
+    }
+    if (seen + made > wanted) break;  // The offset is inside this escape.
+    seen += made;
+    for (size_t i = 0; i < length && pos < source_.size(); ++i) advance();
+  }
+  return at;
 }
 
 std::optional<Condition> PipelineParser::ParseExpression(const YAML::Node& node,
@@ -469,7 +564,7 @@ Pipeline PipelineParser::Parse(const YAML::Node& root) {
     }
   });
   if (is_map && !has_jobs) Error(Location{1, 1}, "the pipeline has no 'jobs'");
-  if (errors_->empty()) CheckNeeds(pipeline);
+  CheckNeeds(pipeline);
   return pipeline;
 }
 
@@ -482,18 +577,20 @@ Job PipelineParser::ParseJob(const std::string& name, const YAML::Node& key,
     Error(key, "invalid job name '{}': use letters, digits, '_', '-' and '.'", name);
   }
   YAML::Node steps_node;  // Parsed after the matrix, whatever the key order.
+  Location steps_key;
   bool has_steps = false;
   auto check_later = [&](const YAML::Node& value, const std::string& text) {
     pending_substitutions_.emplace_back(value, text);
   };
   ForEachEntry(node, fmt::format("job '{}'", name), kJobKeys, [&](const std::string& k,
-                                                                  const YAML::Node&,
+                                                                  const YAML::Node& key_node,
                                                                   const YAML::Node& value) {
     if (k == "needs") {
       job.needs = StringList(value, "needs", &job.needs_locations);
     } else if (k == "steps") {
       has_steps = true;
       steps_node = value;
+      steps_key = At(key_node);
     } else if (k == "env") {
       job.env = Env(value);
       CheckEnvSubstitutions(value);
@@ -504,9 +601,10 @@ Job PipelineParser::ParseJob(const std::string& name, const YAML::Node& key,
     } else if (k == "matrix") {
       ParseMatrix(value, &job);
     } else if (k == "services") {
-      ForEachNamed(value, "'services'", [&](const std::string& service_name, const YAML::Node&,
+      ForEachNamed(value, "'services'", [&](const std::string& service_name,
+                                            const YAML::Node& service_key,
                                             const YAML::Node& service) {
-        job.services.push_back(ParseService(service_name, service, job));
+        job.services.push_back(ParseService(service_name, service_key, service, job));
       });
     } else if (k == "artifacts") {
       if (value.IsSequence()) {
@@ -549,7 +647,10 @@ Job PipelineParser::ParseJob(const std::string& name, const YAML::Node& key,
   } else if (!steps_node.IsSequence() || steps_node.size() == 0) {
     Error(steps_node, "'steps' must be a non-empty list of steps, got {}", KindName(steps_node));
   } else {
+    Location saved = fallback_;
+    fallback_ = steps_key;
     for (const YAML::Node& step : steps_node) job.steps.push_back(ParseStep(step, job));
+    fallback_ = saved;
   }
   for (const auto& [value_node, text] : pending_substitutions_) {
     CheckSubstitutions(value_node, text, job);
@@ -633,18 +734,23 @@ Step PipelineParser::ParseStep(const YAML::Node& node, const Job& job) {
   if (node.IsMap() && !has_run) Error(node, "step in job '{}' has no 'run' command", job.name);
   if (step.name.empty() && !step.run.empty()) {
     std::string first_line(Trim(step.run.substr(0, step.run.find('\n'))));
-    step.name = first_line.size() > 60 ? first_line.substr(0, 57) + "..." : first_line;
+    if (first_line.size() > 60) {
+      size_t cut = 57;
+      while (cut > 0 && (static_cast<unsigned char>(first_line[cut]) & 0xC0) == 0x80) --cut;
+      first_line = first_line.substr(0, cut) + "...";  // Cut between UTF-8 characters.
+    }
+    step.name = first_line;
   }
   return step;
 }
 
-Service PipelineParser::ParseService(const std::string& name, const YAML::Node& node,
-                                     const Job& job) {
+Service PipelineParser::ParseService(const std::string& name, const YAML::Node& key,
+                                     const YAML::Node& node, const Job& job) {
   Service service;
   service.name = name;
   service.location = At(node);
   if (!IsSafeName(name)) {
-    Error(node, "invalid service name '{}' in job '{}': use letters, digits, '_', '-' and '.'",
+    Error(key, "invalid service name '{}' in job '{}': use letters, digits, '_', '-' and '.'",
           name, job.name);
   }
   bool has_run = false;

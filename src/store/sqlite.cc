@@ -2,6 +2,17 @@
 
 namespace tauon::store {
 
+Statement::~Statement() {
+  if (!stmt_) return;
+  if (in_use_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
+
 Statement& Statement::Bind(int index, int64_t value) {
   sqlite3_bind_int64(stmt_, index, value);
   return *this;
@@ -77,13 +88,26 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& pa
   return database;
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  sqlite3_close(db_);
+}
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && !it->second.in_use) {
+    it->second.in_use = true;
+    return Statement(db_, it->second.stmt, &it->second.in_use);
+  }
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return Fail("database error: {} in: {}", sqlite3_errmsg(db_), sql);
-  return Statement(db_, stmt);
+  if (it != cache_.end()) return Statement(db_, stmt);  // The cached one is busy.
+  Cached& cached = cache_[std::string(sql)];
+  cached.stmt = stmt;
+  cached.in_use = true;
+  return Statement(db_, stmt, &cached.in_use);
 }
 
 Status Database::Execute(std::string_view sql) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,11 +18,17 @@ namespace tauon::store {
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // With `in_use` (the flag of a statement in the Database's cache) the
+  // statement is reset and handed back when this object goes away;
+  // without it, it is finalized.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), in_use_(in_use) {}
   Statement(Statement&& other) noexcept
-      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+      : db_(other.db_),
+        stmt_(std::exchange(other.stmt_, nullptr)),
+        in_use_(std::exchange(other.in_use_, nullptr)) {}
   Statement(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement();
 
   // Parameters are 1-based, as in SQLite.
   Statement& Bind(int index, int64_t value);
@@ -54,6 +61,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;  // Set for cached statements: cleared when this object goes away.
 };
 
 class Database {
@@ -63,6 +71,8 @@ class Database {
   static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& path);
   ~Database();
 
+  // Prepares `sql`, reusing the compiled statement of an earlier call with the
+  // same text (statements are compiled once per Database).
   Result<Statement> Prepare(std::string_view sql);
   // Runs one or more statements without parameters.
   Status Execute(std::string_view sql);
@@ -84,7 +94,13 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;  // A Statement holds it; a nested Prepare gets its own.
+  };
   sqlite3* db_;
+  std::map<std::string, Cached, std::less<>> cache_;
 };
 
 }  // namespace tauon::store

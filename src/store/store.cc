@@ -261,7 +261,7 @@ Result<int64_t> Store::CreateJob(const JobRecord& job) {
       .Bind(3, job.position)
       .Bind(4, job.attempt)
       .Bind(5, Name(job.status))
-      .Bind(6, nlohmann::json(job.needs).dump())
+      .Bind(6, nlohmann::json(job.needs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
       .Bind(7, job.error)
       .Bind(8, TimeText(job.started_at))
       .Bind(9, TimeText(job.finished_at))

@@ -8,7 +8,7 @@
 
 namespace tauon {
 
-// Levenshtein distance between a and b.
+// Edit distance between a and b, counting a swap of neighbours as one edit.
 size_t EditDistance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` if it is close enough to be a likely typo

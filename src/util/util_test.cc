@@ -9,6 +9,8 @@ namespace {
 TEST(StringsTest, EditDistanceAndSuggestions) {
   EXPECT_EQ(EditDistance("need", "needs"), 1u);
   EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("trian", "train"), 1u);
+  EXPECT_EQ(SuggestClosest("lnit", {"lint", "test"}), "lint");
   EXPECT_EQ(SuggestClosest("need", {"needs", "steps", "env"}), "needs");
   EXPECT_EQ(SuggestClosest("artefacts", {"artifacts", "reports"}), "artifacts");
   EXPECT_EQ(SuggestClosest("zzz", {"needs", "steps"}), std::nullopt);
