@@ -114,7 +114,7 @@ TEST(PlanTest, MatrixExpandsLastAxisFastest) {
   EXPECT_EQ(plan.jobs[3].matrix, (Values{{"split", "holdout"}, {"seed", "1"}}));
   EXPECT_EQ(plan.jobs[3].spec.steps[0].run, "evaluate --split holdout --seed 1");
   EXPECT_EQ(plan.jobs[3].spec.name, "evaluate");
-  EXPECT_TRUE(plan.jobs[3].spec.matrix.size() == 2);
+  EXPECT_EQ(plan.jobs[3].spec.matrix.size(), 2u);
 }
 
 TEST(PlanTest, MatrixValuesAreSubstitutedEverywhere) {

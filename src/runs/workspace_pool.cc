@@ -98,6 +98,7 @@ void WorkspacePool::Release(const fs::path& dir) {
 
 Status WorkspacePool::Clean(Workspace& workspace) {
   std::vector<fs::path> doomed;
+  std::map<std::string, Copied> kept;  // Copied files found unchanged; the rest is gone.
   std::error_code ec;
   for (fs::recursive_directory_iterator it(workspace.dir, ec), end; !ec && it != end;
        it.increment(ec)) {
@@ -124,14 +125,17 @@ Status WorkspacePool::Clean(Workspace& workspace) {
         }
       }
     }
-    if (keep) continue;
+    if (keep) {
+      if (S_ISREG(st.st_mode)) kept[path] = workspace.files[path];
+      continue;
+    }
     if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
     ec.clear();
     doomed.push_back(it->path());
   }
   if (ec) return Fail("cannot clean the workspace {}: {}", workspace.dir.string(), ec.message());
+  workspace.files = std::move(kept);
   for (const fs::path& path : doomed) {
-    workspace.files.erase(path.lexically_relative(workspace.dir).generic_string());
     fs::remove_all(path, ec);
     if (ec) return Fail("cannot clean {}: {}", path.string(), ec.message());
   }
