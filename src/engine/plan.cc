@@ -57,6 +57,22 @@ spec::Job SubstituteJob(const spec::Job& job, const MatrixValues& values) {
   return out;
 }
 
+// The parser checks paths as written; a matrix value can still make one
+// absolute or climb out with '..'.
+Status CheckPaths(const PlannedJob& job) {
+  std::vector<std::pair<const char*, std::string>> paths;
+  for (const std::string& path : job.spec.artifacts) paths.emplace_back("artifact path", path);
+  if (job.spec.junit) paths.emplace_back("reports.junit", *job.spec.junit);
+  if (job.spec.metrics) paths.emplace_back("metrics", *job.spec.metrics);
+  for (const auto& [what, path] : paths) {
+    std::vector<std::string> parts = Split(path, '/');
+    if (path.starts_with("/") || std::find(parts.begin(), parts.end(), "..") != parts.end()) {
+      return Fail("job '{}': {} '{}' must stay inside the workspace", job.name, what, path);
+    }
+  }
+  return Ok();
+}
+
 // Every combination of the matrix axes, the last axis varying fastest.
 std::vector<MatrixValues> Expansions(const spec::Job& job) {
   std::vector<MatrixValues> out = {{}};
@@ -115,6 +131,9 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, const std::vector<std::st
       PlannedJob planned;
       planned.name = ExpandedName(job->name, values);
       planned.spec = SubstituteJob(*job, values);
+      if (!values.empty()) {
+        if (Status paths = CheckPaths(planned); !paths) return std::unexpected(paths.error());
+      }
       planned.matrix = std::move(values);
       for (const std::string& need : job->needs) {
         const std::vector<size_t>& targets = by_spec_name[need];

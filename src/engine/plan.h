@@ -21,8 +21,10 @@ struct PlannedJob {
 };
 
 struct Plan {
-  // In a topological order: a job comes after everything it needs, and
-  // otherwise in the order of the file.
+  // In rounds: first the jobs that need nothing, in the order of the file,
+  // then the jobs whose needs are all placed, in the order of the file, and
+  // so on. So a job comes after everything it needs, and ready jobs start in
+  // this order.
   std::vector<PlannedJob> jobs;
   spec::EnvList env;  // The pipeline's top-level env, for every job.
   const PlannedJob* Find(std::string_view name) const;
@@ -30,7 +32,9 @@ struct Plan {
 
 // Expands `pipeline` into a plan. `only` restricts the plan to the named jobs
 // and what they need; a name is a job as written (all its matrix expansions)
-// or one expansion ("evaluate (split=holdout)"). Fails on an unknown name.
+// or one expansion ("evaluate (split=holdout)"). Fails on an unknown name, and
+// on a path (artifacts, reports, metrics) that a matrix value made escape the
+// workspace.
 // REQUIRES: `pipeline` was returned by ParsePipeline (no cycles, needs exist).
 Result<Plan> BuildPlan(const spec::Pipeline& pipeline, const std::vector<std::string>& only = {});
 

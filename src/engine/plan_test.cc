@@ -322,6 +322,25 @@ TEST(PlanTest, OnlyUnknownNameListsTheJobs) {
             "no job named 'deploy' in the pipeline (jobs: lint, test, train, evaluate)");
 }
 
+TEST(PlanTest, MatrixValueThatEscapesTheWorkspaceIsRefused) {
+  EXPECT_EQ(PlanError(R"(
+jobs:
+  test:
+    matrix: { dir: [out, ".."] }
+    steps: [ { run: make } ]
+    reports: { junit: "${{ matrix.dir }}/junit.xml" }
+)", {}),
+            "job 'test (dir=..)': reports.junit '../junit.xml' must stay inside the workspace");
+  EXPECT_EQ(PlanError(R"(
+jobs:
+  build:
+    matrix: { root: ["/etc"] }
+    steps: [ { run: make } ]
+    artifacts: ["${{ matrix.root }}/passwd"]
+)", {}),
+            "job 'build (root=/etc)': artifact path '/etc/passwd' must stay inside the workspace");
+}
+
 TEST(PlanTest, CycleInAHandBuiltPipelineFails) {
   // ParsePipeline rejects cycles; BuildPlan still never loops on one.
   spec::Pipeline pipeline;

@@ -37,10 +37,13 @@ std::string FormatDiagnostic(std::string_view file, std::string_view source,
   std::optional<std::string_view> line = SourceLine(source, at.line);
   if (!line || line->empty()) return out;
   out += fmt::format("    {}\n", *line);
-  // Keep tabs in the padding so the caret lines up under tab-indented text.
+  // Columns count bytes. Pad one space per character (not per byte of a
+  // UTF-8 sequence), keeping tabs, so the caret lines up under the text.
   std::string pad;
   for (int i = 0; i + 1 < at.column && i < static_cast<int>(line->size()); ++i) {
-    pad += (*line)[static_cast<size_t>(i)] == '\t' ? '\t' : ' ';
+    char c = (*line)[static_cast<size_t>(i)];
+    if ((static_cast<unsigned char>(c) & 0xC0) == 0x80) continue;
+    pad += c == '\t' ? '\t' : ' ';
   }
   out += fmt::format("    {}^\n", pad);
   return out;

@@ -234,7 +234,9 @@ class Lexer {
       ++pos_;
       return Make(Token::Kind::kOperator, start);
     }
-    std::string_view hint = c == '='   ? " (did you mean '=='?)"
+    const bool arrow = c == '=' && text_.substr(pos_).starts_with("=>");
+    std::string_view hint = arrow      ? " (did you mean '>='?)"
+                            : c == '=' ? " (did you mean '=='?)"
                             : c == '&' ? " (did you mean '&&'?)"
                             : c == '|' ? " (did you mean '||'?)"
                                        : "";

@@ -1024,7 +1024,7 @@ TEST(ParserTest, GateSyntaxErrors) {
 )"),
             "6:20: invalid expression: unexpected end of expression, expected a value\n"
             "7:28: invalid expression: unexpected end of expression, expected a value\n"
-            "8:18: invalid expression: unexpected character '=' (did you mean '=='?)\n"
+            "8:18: invalid expression: unexpected character '=' (did you mean '>='?)\n"
             "9:9: unknown function 'max': gates take no functions\n"
             "10:9: gate must be a string, got a list\n");
 }

@@ -63,6 +63,9 @@ Result<Duration> ParseDuration(std::string_view text) {
       value = value * 10 + (text[i] - '0');
       if (value > 1'000'000'000) return Fail("duration '{}' is too large", text);
     }
+    if (i < text.size() && text[i] == '.') {
+      return Fail("invalid duration '{}': use whole numbers (e.g. 1h30m, 1500ms)", text);
+    }
     size_t unit_start = i;
     while (i < text.size() && isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);

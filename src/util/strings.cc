@@ -28,6 +28,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> SuggestClosest(std::string_view word,
                                           const std::vector<std::string>& candidates) {
+  // Words of one or two letters are too short to tell a typo from another word.
+  if (word.size() < 3) return std::nullopt;
   const size_t limit = std::max<size_t>(1, word.size() / 3);
   std::optional<std::string> best;
   size_t best_distance = limit + 1;

@@ -14,6 +14,7 @@ TEST(StringsTest, EditDistanceAndSuggestions) {
   EXPECT_EQ(SuggestClosest("need", {"needs", "steps", "env"}), "needs");
   EXPECT_EQ(SuggestClosest("artefacts", {"artifacts", "reports"}), "artifacts");
   EXPECT_EQ(SuggestClosest("zzz", {"needs", "steps"}), std::nullopt);
+  EXPECT_EQ(SuggestClosest("c", {"a", "b"}), std::nullopt);
 }
 
 TEST(StringsTest, GlobMatchesBranches) {
@@ -45,6 +46,8 @@ TEST(ClockTest, ParsesDurations) {
   EXPECT_EQ(ParseDuration("15m"), Duration(900'000));
   EXPECT_EQ(ParseDuration("1h30m"), Duration(5'400'000));
   EXPECT_EQ(ParseDuration("5").error().message, "invalid duration '5': missing unit (ms, s, m or h)");
+  EXPECT_EQ(ParseDuration("1.5h").error().message,
+            "invalid duration '1.5h': use whole numbers (e.g. 1h30m, 1500ms)");
   EXPECT_EQ(ParseDuration("5d").error().message,
             "invalid duration '5d': unknown unit 'd' (expected ms, s, m or h)");
   EXPECT_EQ(ParseDuration("soon").error().message,
