@@ -1,6 +1,8 @@
 #include "api/resources.h"
 
+#include <algorithm>
 #include <map>
+#include <span>
 
 namespace tauon::api {
 namespace {
@@ -58,6 +60,21 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
   Result<std::vector<store::JobRecord>> jobs = store.GetJobs(run_id);
   if (!jobs) return std::unexpected(jobs.error());
 
+  Result<std::vector<store::StepRecord>> steps = store.GetRunSteps(run_id);
+  if (!steps) return std::unexpected(steps.error());
+  Result<std::vector<store::TestRecord>> tests = store.GetRunTestResults(run_id);
+  if (!tests) return std::unexpected(tests.error());
+  Result<std::vector<store::ArtifactRecord>> artifacts = store.GetRunArtifacts(run_id);
+  if (!artifacts) return std::unexpected(artifacts.error());
+  // Rows of one job attempt are contiguous (ordered by job id).
+  auto rows_of = [](const auto& rows, int64_t job_id) {
+    auto first = std::find_if(rows.begin(), rows.end(),
+                              [&](const auto& row) { return row.job_id == job_id; });
+    auto last = std::find_if(first, rows.end(),
+                             [&](const auto& row) { return row.job_id != job_id; });
+    return std::span(first, last);
+  };
+
   // Rows come by position then attempt: the last row of a position is the latest attempt.
   std::map<int, std::vector<const store::JobRecord*>> attempts;
   for (const store::JobRecord& job : *jobs) attempts[job.position].push_back(&job);
@@ -86,15 +103,13 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
                                   {"error", rows[a]->error},
                                   {"duration_ms", OptionalJson(rows[a]->duration_ms)}});
     }
-    Result<std::vector<store::StepRecord>> steps = store.GetSteps(job.id);
-    if (!steps) return std::unexpected(steps.error());
-    for (const store::StepRecord& step : *steps) item["steps"].push_back(StepJson(step));
-
-    Result<std::vector<store::TestRecord>> tests = store.GetTestResults(job.id);
-    if (!tests) return std::unexpected(tests.error());
-    if (!tests->empty()) {
+    for (const store::StepRecord& step : rows_of(*steps, job.id)) {
+      item["steps"].push_back(StepJson(step));
+    }
+    std::span<const store::TestRecord> job_tests = rows_of(*tests, job.id);
+    if (!job_tests.empty()) {
       int passed = 0, failed = 0, skipped = 0, flaky = 0;
-      for (const store::TestRecord& test : *tests) {
+      for (const store::TestRecord& test : job_tests) {
         if (test.status == "passed") ++passed;
         if (test.status == "failed" || test.status == "error") {
           ++failed;
@@ -107,12 +122,10 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
         if (test.status == "skipped") ++skipped;
         if (test.flaky) ++flaky;
       }
-      item["tests"] = {{"total", tests->size()}, {"passed", passed}, {"failed", failed},
+      item["tests"] = {{"total", job_tests.size()}, {"passed", passed}, {"failed", failed},
                        {"skipped", skipped},      {"flaky", flaky}};
     }
-    Result<std::vector<store::ArtifactRecord>> artifacts = store.GetArtifacts(job.id);
-    if (!artifacts) return std::unexpected(artifacts.error());
-    for (const store::ArtifactRecord& artifact : *artifacts) {
+    for (const store::ArtifactRecord& artifact : rows_of(*artifacts, job.id)) {
       item["artifacts"].push_back(
           {{"path", artifact.path}, {"size", artifact.size}, {"digest", artifact.digest}});
     }

@@ -93,8 +93,14 @@ void ConsoleReporter::Print(size_t job, std::string_view lines, std::string_view
     out += '\n';
     start = end + 1;
   }
-  fwrite(out.data(), 1, out.size(), out_);
+  pending_ += out;
+}
+
+void ConsoleReporter::Flush() {
+  if (pending_.empty()) return;
+  fwrite(pending_.data(), 1, pending_.size(), out_);
   fflush(out_);
+  pending_.clear();
 }
 
 void ConsoleReporter::JobStarted(size_t job, int attempt, TimePoint) {
@@ -112,6 +118,7 @@ void ConsoleReporter::StepStarted(size_t job, int, size_t step, TimePoint) {
 void ConsoleReporter::StepOutput(size_t job, int, size_t, std::string_view lines) {
   if (!lines.empty() && lines.back() == '\n') lines.remove_suffix(1);
   Print(job, lines);
+  Flush();
 }
 
 void ConsoleReporter::StepFinished(size_t job, int, size_t step,
@@ -132,6 +139,7 @@ void ConsoleReporter::StepFinished(size_t job, int, size_t step,
 void ConsoleReporter::ServiceOutput(size_t job, int, size_t service, std::string_view lines) {
   if (!lines.empty() && lines.back() == '\n') lines.remove_suffix(1);
   Print(job, lines, "[" + plan_.jobs[job].spec.services[service].name + "]");
+  Flush();
 }
 
 void ConsoleReporter::JobMessage(size_t job, int, std::string_view message) {

@@ -21,7 +21,8 @@ struct Style {
 };
 
 // Prints a run's events as they happen: each output line prefixed with its
-// job name, plus step and job results.
+// job name, plus step and job results. Output lines are printed at once;
+// state changes wait for Flush(), so they appear only once recorded.
 class ConsoleReporter final : public engine::RunObserver {
  public:
   ConsoleReporter(const engine::Plan& plan, FILE* out, Style style);
@@ -35,15 +36,17 @@ class ConsoleReporter final : public engine::RunObserver {
   void JobMessage(size_t job, int attempt, std::string_view message) override;
   void JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) override;
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
+  void Flush() override;
 
  private:
-  // Prints each line of `lines` behind the job's prefix (and `tag` if set).
+  // Queues each line of `lines` behind the job's prefix (and `tag` if set).
   void Print(size_t job, std::string_view lines, std::string_view tag = "");
 
   const engine::Plan& plan_;
   FILE* out_;
   Style style_;
   size_t width_ = 0;  // Width of the job name column.
+  std::string pending_;  // Printed at the next Flush().
 };
 
 // The jobs table of a run resource (api::RunJson): one row per job with its

@@ -37,6 +37,22 @@ class ConditionScope final : public spec::Scope {
   bool success_;
 };
 
+std::string_view KeyOf(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+
+// Applies `layer` over `vars` ("KEY=VALUE" strings): later layers win.
+void Overlay(std::vector<std::string>& vars, const spec::EnvList& layer) {
+  for (const auto& [key, value] : layer) {
+    std::string entry = key + "=" + value;
+    auto it = std::find_if(vars.begin(), vars.end(),
+                           [&](const std::string& var) { return KeyOf(var) == key; });
+    if (it != vars.end()) {
+      *it = std::move(entry);
+    } else {
+      vars.push_back(std::move(entry));
+    }
+  }
+}
+
 std::vector<std::string> ShellCommand(spec::Shell shell, const std::string& script) {
   if (shell == spec::Shell::kBash) {
     return {"bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script};
@@ -59,6 +75,14 @@ Engine::Engine(const Plan& plan, RunContext context, EngineOptions options,
       jobs_(plan.jobs.size()),
       dependants_(plan.jobs.size()),
       waiting_needs_(plan.jobs.size()) {
+  // The layers every process shares, merged once.
+  for (const std::string& entry : options_.base_env) {
+    if (entry.find('=') != std::string::npos && entry[0] != '=') {
+      Overlay(base_env_, {{std::string(KeyOf(entry)), entry.substr(entry.find('=') + 1)}});
+    }
+  }
+  Overlay(base_env_, {{"CI", "true"}});
+  Overlay(base_env_, plan.env);
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     waiting_needs_[i] = plan.jobs[i].needs.size();
     for (size_t need : plan.jobs[i].needs) dependants_[need].push_back(i);
@@ -78,6 +102,7 @@ RunStatus Engine::Execute() {
       }
       continue;
     }
+    observer_.Flush();
     exec::WaitResult result = runner_.Wait(deadline);
     switch (result.kind) {
       case exec::WaitResult::Kind::kExited:
@@ -91,6 +116,7 @@ RunStatus Engine::Execute() {
         break;
     }
   }
+  observer_.Flush();
   if (cancelled_) return RunStatus::kCancelled;
   bool failed = std::any_of(jobs_.begin(), jobs_.end(),
                             [](const JobState& job) { return job.status == JobStatus::kFailed; });
@@ -315,32 +341,19 @@ Result<exec::ProcessId> Engine::Launch(size_t i, Role role, size_t index,
 std::vector<std::string> Engine::Environment(size_t i, const spec::EnvList& env) const {
   const PlannedJob& planned = plan_.jobs[i];
   const JobState& job = jobs_[i];
-  std::unordered_map<std::string, std::string> vars;
-  std::vector<std::string> order;  // Keeps the output stable.
-  auto set = [&](const std::string& key, const std::string& value) {
-    auto [it, inserted] = vars.insert_or_assign(key, value);
-    if (inserted) order.push_back(key);
-  };
-  for (const std::string& entry : options_.base_env) {
-    size_t eq = entry.find('=');
-    if (eq != std::string::npos && eq > 0) set(entry.substr(0, eq), entry.substr(eq + 1));
+  std::vector<std::string> vars = base_env_;
+  for (const spec::EnvList* layer : {&planned.spec.env, &env, &options_.overrides,
+                                     &options_.secrets}) {
+    Overlay(vars, *layer);
   }
-  set("CI", "true");
-  for (const spec::EnvList* list : {&plan_.env, &planned.spec.env, &env,
-                                    &options_.overrides, &options_.secrets}) {
-    for (const auto& [key, value] : *list) set(key, value);
-  }
-  set("TAUON_RUN_ID", context_.run_id);
-  set("TAUON_COMMIT", context_.commit);
-  set("TAUON_BRANCH", context_.branch);
-  set("TAUON_EVENT", context_.event);
-  set("TAUON_JOB", planned.name);
-  set("TAUON_ATTEMPT", std::to_string(job.attempt));
-  set("TAUON_WORKSPACE", job.workspace.string());
-  std::vector<std::string> out;
-  out.reserve(order.size());
-  for (const std::string& key : order) out.push_back(key + "=" + vars[key]);
-  return out;
+  Overlay(vars, {{"TAUON_RUN_ID", context_.run_id},
+                 {"TAUON_COMMIT", context_.commit},
+                 {"TAUON_BRANCH", context_.branch},
+                 {"TAUON_EVENT", context_.event},
+                 {"TAUON_JOB", planned.name},
+                 {"TAUON_ATTEMPT", std::to_string(job.attempt)},
+                 {"TAUON_WORKSPACE", job.workspace.string()}});
+  return vars;
 }
 
 void Engine::OnExit(exec::ProcessId id, const exec::ExitStatus& status) {

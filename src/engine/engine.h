@@ -55,6 +55,10 @@ struct JobOutcome {
 // What the engine reports as it goes; the store and the console implement it.
 // `job` indexes Plan::jobs, `step` the job's steps, `service` its services.
 // Every call happens on the thread running Execute().
+//
+// The engine calls Flush() before it waits for processes (and at the end):
+// an observer may batch the state changes of one round of events until then,
+// e.g. commit them together, but must not report them to people earlier.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -69,6 +73,7 @@ class RunObserver {
   virtual void JobFinished(size_t job, int attempt, const JobOutcome& outcome) = 0;
   // A job that never started: skipped (by its condition or a failed need) or cancelled.
   virtual void JobNotRun(size_t job, JobStatus status, std::string_view reason) = 0;
+  virtual void Flush() {}
 };
 
 struct RunContext {
@@ -179,6 +184,8 @@ class Engine {
   JobHost& host_;
   RunObserver& observer_;
 
+  // Inherited environment + CI=true + the pipeline's env; constant.
+  std::vector<std::string> base_env_;
   std::vector<JobState> jobs_;  // Parallel to plan_.jobs.
   std::vector<std::vector<size_t>> dependants_;  // Jobs that need job i; constant.
   std::vector<size_t> waiting_needs_;  // Needs of job i that are not done yet.

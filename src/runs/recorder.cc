@@ -19,11 +19,20 @@ RunRecorder::RunRecorder(store::Store& store, const DataLayout& layout, int64_t 
     : store_(store), layout_(layout), run_id_(run_id), plan_(plan), clock_(clock) {}
 
 RunRecorder::~RunRecorder() {
+  Flush();
   for (auto& [path, fd] : log_fds_) close(fd);
 }
 
 void RunRecorder::Check(const Status& status) {
   if (!status && !error_) error_ = status.error();
+}
+
+void RunRecorder::Batch() {
+  if (!store_.database().in_transaction()) Check(store_.database().Begin());
+}
+
+void RunRecorder::Flush() {
+  if (store_.database().in_transaction()) Check(store_.database().Commit());
 }
 
 Status RunRecorder::CreateJobs() {
@@ -49,6 +58,7 @@ int64_t RunRecorder::job_id(size_t job, int attempt) const {
 }
 
 void RunRecorder::JobStarted(size_t job, int attempt, TimePoint at) {
+  Batch();
   if (int64_t id = job_id(job, attempt)) return Check(store_.StartJob(id, at));
   store::JobRecord record;
   record.run_id = run_id_;
@@ -64,6 +74,7 @@ void RunRecorder::JobStarted(size_t job, int attempt, TimePoint at) {
 }
 
 void RunRecorder::StepStarted(size_t job, int attempt, size_t step, TimePoint at) {
+  Batch();
   store::StepRecord record;
   record.job_id = job_id(job, attempt);
   record.position = static_cast<int>(step);
@@ -82,6 +93,7 @@ void RunRecorder::StepOutput(size_t job, int attempt, size_t step, std::string_v
 
 void RunRecorder::StepFinished(size_t job, int attempt, size_t step,
                                const engine::StepOutcome& outcome) {
+  Batch();
   store::StepRecord record;
   record.job_id = job_id(job, attempt);
   record.position = static_cast<int>(step);
@@ -116,6 +128,7 @@ void RunRecorder::JobMessage(size_t job, int attempt, std::string_view message) 
 }
 
 void RunRecorder::JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) {
+  Batch();
   Check(store_.FinishJob(job_id(job, attempt), outcome.status, outcome.finished,
                          Millis(outcome.started, outcome.finished), outcome.error));
   // Close the attempt's remaining logs (services, notes).
@@ -131,6 +144,7 @@ void RunRecorder::JobFinished(size_t job, int attempt, const engine::JobOutcome&
 }
 
 void RunRecorder::JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) {
+  Batch();
   Check(store_.SetJobNotRun(job_id(job, 1), status, std::string(reason)));
 }
 

@@ -1,7 +1,9 @@
 // Records a run as it happens: job, step and attempt state in the store,
-// output lines with timestamps in log files. Each state change is committed,
-// and each output line written to its file, before the next event is
-// handled, so a crash loses nothing already reported.
+// output lines with timestamps in log files. Output lines are written to
+// their files as they arrive. State changes of one round of engine events
+// are committed together at Flush(), which the engine calls before it waits
+// and observers after this one report anything, so a crash loses nothing
+// already reported.
 #pragma once
 
 #include <map>
@@ -37,6 +39,8 @@ class RunRecorder final : public engine::RunObserver {
   void JobMessage(size_t job, int attempt, std::string_view message) override;
   void JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) override;
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
+  // Commits the state changes since the last Flush().
+  void Flush() override;
 
  private:
   using Key = std::pair<size_t, int>;  // (job, attempt)
@@ -45,6 +49,8 @@ class RunRecorder final : public engine::RunObserver {
   // with the current time.
   void AppendLog(size_t job, int attempt, const std::string& name, std::string_view lines);
   void Check(const Status& status);
+  // Opens the batch transaction if none is open.
+  void Batch();
   std::filesystem::path LogPath(size_t job, int attempt, const std::string& name) const;
 
   store::Store& store_;

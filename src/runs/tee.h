@@ -37,6 +37,9 @@ class ObserverTee final : public engine::RunObserver {
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override {
     for (auto* o : observers_) o->JobNotRun(job, status, reason);
   }
+  void Flush() override {
+    for (auto* o : observers_) o->Flush();
+  }
 
  private:
   std::vector<engine::RunObserver*> observers_;

@@ -79,18 +79,28 @@ class Database {
   int64_t LastInsertId() const;
   int Changes() const;
 
-  // Runs `body` in a transaction (BEGIN IMMEDIATE), committing if it returns
-  // ok and rolling back otherwise.
+  // Runs `body` atomically, committing if it returns ok and rolling back
+  // otherwise: its own transaction (BEGIN IMMEDIATE), or a savepoint when a
+  // transaction is already open (see Begin), so that it nests.
   template <typename F>
   Status Transaction(F&& body) {
-    if (auto begun = Execute("BEGIN IMMEDIATE"); !begun) return begun;
+    const bool nested = in_transaction();
+    if (auto begun = Execute(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE"); !begun) {
+      return begun;
+    }
     Status result = body();
     if (!result) {
-      (void)Execute("ROLLBACK");
+      (void)Execute(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
       return result;
     }
-    return Execute("COMMIT");
+    return Execute(nested ? "RELEASE nested" : "COMMIT");
   }
+
+  // An explicit transaction, for writers that batch several changes into one
+  // commit. REQUIRES (Begin): no transaction is open.
+  Status Begin() { return Execute("BEGIN IMMEDIATE"); }
+  Status Commit() { return Execute("COMMIT"); }
+  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}

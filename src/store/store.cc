@@ -43,6 +43,7 @@ CREATE TABLE jobs (
   duration_ms INTEGER,
   UNIQUE (run_id, name, attempt)
 );
+CREATE INDEX jobs_by_run ON jobs(run_id);
 CREATE TABLE steps (
   id INTEGER PRIMARY KEY,
   job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -360,12 +361,13 @@ Status Store::FinishStep(const StepRecord& step) {
       .Run();
 }
 
-Result<std::vector<StepRecord>> Store::GetSteps(int64_t job_id) {
+Result<std::vector<StepRecord>> Store::GetRunSteps(int64_t run_id) {
   Result<Statement> query = db_->Prepare(
-      "SELECT id, job_id, position, name, status, exit_code, error, started_at, finished_at, "
-      "duration_ms, log_path FROM steps WHERE job_id = ? ORDER BY position");
+      "SELECT s.id, s.job_id, s.position, s.name, s.status, s.exit_code, s.error, s.started_at, "
+      "s.finished_at, s.duration_ms, s.log_path FROM steps s JOIN jobs j ON s.job_id = j.id "
+      "WHERE j.run_id = ? ORDER BY s.job_id, s.position");
   if (!query) return std::unexpected(query.error());
-  query->Bind(1, job_id);
+  query->Bind(1, run_id);
   return Collect<StepRecord>(*query, [](const Statement& row) {
     StepRecord step;
     step.id = row.Int(0);
@@ -408,12 +410,13 @@ Status Store::SetTestResults(int64_t job_id, const std::vector<reports::TestCase
   });
 }
 
-Result<std::vector<TestRecord>> Store::GetTestResults(int64_t job_id) {
+Result<std::vector<TestRecord>> Store::GetRunTestResults(int64_t run_id) {
   Result<Statement> query = db_->Prepare(
-      "SELECT job_id, suite, classname, name, status, flaky, duration_ms, message, details FROM "
-      "test_results WHERE job_id = ? ORDER BY id");
+      "SELECT t.job_id, t.suite, t.classname, t.name, t.status, t.flaky, t.duration_ms, "
+      "t.message, t.details FROM test_results t JOIN jobs j ON t.job_id = j.id "
+      "WHERE j.run_id = ? ORDER BY t.job_id, t.id");
   if (!query) return std::unexpected(query.error());
-  query->Bind(1, job_id);
+  query->Bind(1, run_id);
   return Collect<TestRecord>(*query, [](const Statement& row) {
     return TestRecord{row.Int(0),  row.Text(1),      row.Text(2), row.Text(3), row.Text(4),
                       row.Int(5) != 0, row.Int(6), row.Text(7), row.Text(8)};
@@ -437,11 +440,12 @@ Status Store::AddArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& ar
   });
 }
 
-Result<std::vector<ArtifactRecord>> Store::GetArtifacts(int64_t job_id) {
+Result<std::vector<ArtifactRecord>> Store::GetRunArtifacts(int64_t run_id) {
   Result<Statement> query = db_->Prepare(
-      "SELECT job_id, path, size, digest, mode FROM artifacts WHERE job_id = ? ORDER BY path");
+      "SELECT a.job_id, a.path, a.size, a.digest, a.mode FROM artifacts a JOIN jobs j "
+      "ON a.job_id = j.id WHERE j.run_id = ? ORDER BY a.job_id, a.path");
   if (!query) return std::unexpected(query.error());
-  query->Bind(1, job_id);
+  query->Bind(1, run_id);
   return Collect<ArtifactRecord>(*query, [](const Statement& row) {
     return ArtifactRecord{row.Int(0), row.Text(1), row.Int(2), row.Text(3),
                           static_cast<int>(row.Int(4))};

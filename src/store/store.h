@@ -43,14 +43,17 @@ class Store {
   // Steps.
   Result<int64_t> CreateStep(const StepRecord& step);
   Status FinishStep(const StepRecord& step);
-  Result<std::vector<StepRecord>> GetSteps(int64_t job_id);
+  // Steps of every job (attempt) of a run, by job then position.
+  Result<std::vector<StepRecord>> GetRunSteps(int64_t run_id);
 
   // Test results of a job attempt; replaces earlier results of that attempt.
   Status SetTestResults(int64_t job_id, const std::vector<reports::TestCase>& cases);
-  Result<std::vector<TestRecord>> GetTestResults(int64_t job_id);
+  // Test results of every job (attempt) of a run, by job then report order.
+  Result<std::vector<TestRecord>> GetRunTestResults(int64_t run_id);
 
   Status AddArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& artifacts);
-  Result<std::vector<ArtifactRecord>> GetArtifacts(int64_t job_id);
+  // Artifacts of every job (attempt) of a run, by job then path.
+  Result<std::vector<ArtifactRecord>> GetRunArtifacts(int64_t run_id);
 
   Database& database() { return *db_; }
 

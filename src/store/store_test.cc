@@ -107,18 +107,18 @@ TEST_F(StoreTest, JobsStepsTestsAndArtifacts) {
   EXPECT_EQ(jobs[0].needs, std::vector<std::string>{"lint"});
   EXPECT_EQ(jobs[0].warnings, std::vector<std::string>{"report is odd"});
   EXPECT_EQ(jobs[0].duration_ms, 1000);
-  std::vector<StepRecord> steps = *store_->GetSteps(job_id);
+  std::vector<StepRecord> steps = *store_->GetRunSteps(run);
   ASSERT_EQ(steps.size(), 1u);
   EXPECT_EQ(steps[0].exit_code, 2);
   EXPECT_EQ(steps[0].log_path, "runs/1/logs/0-test/1/0.log");
-  std::vector<TestRecord> tests = *store_->GetTestResults(job_id);
+  std::vector<TestRecord> tests = *store_->GetRunTestResults(run);
   ASSERT_EQ(tests.size(), 2u);
   EXPECT_EQ(tests[0].status, "failed");
   EXPECT_EQ(tests[0].message, "assert 0.5 > 0.9");
   // Replacing results of the same attempt does not duplicate them.
   ASSERT_TRUE(store_->SetTestResults(job_id, {failed}));
-  EXPECT_EQ(store_->GetTestResults(job_id)->size(), 1u);
-  EXPECT_EQ(store_->GetArtifacts(job_id)->at(0).digest, "sha256:ab");
+  EXPECT_EQ(store_->GetRunTestResults(run)->size(), 1u);
+  EXPECT_EQ(store_->GetRunArtifacts(run)->at(0).digest, "sha256:ab");
 }
 
 TEST_F(StoreTest, ReopeningKeepsDataAndSchema) {
