@@ -12,6 +12,7 @@
 #include "runs/local_run.h"
 #include "spec/dotenv.h"
 #include "spec/parser.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace tauon::cli {
@@ -30,11 +31,6 @@ void PrintBlock(const std::string& text) {
   fmt::print(stderr, "{}{}", text, text.ends_with('\n') ? "" : "\n");
 }
 
-Result<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("cannot read {}: {}", path.string(), strerror(errno));
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // The store of an existing data directory; read-only commands never create one.
 Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& data_dir) {
@@ -133,7 +129,7 @@ Result<spec::EnvList> ParseEnvArguments(const std::vector<std::string>& args) {
 }
 
 Result<spec::EnvList> LoadSecrets(const fs::path& file) {
-  Result<std::string> text = ReadFile(file);
+  Result<std::string> text = ReadFileToString(file);
   if (!text) return std::unexpected(text.error());
   auto secrets = spec::ParseDotenv(*text);
   if (!secrets) {
@@ -144,6 +140,12 @@ Result<spec::EnvList> LoadSecrets(const fs::path& file) {
                              d.location.line, d.location.column, d.message);
     }
     return Fail("{}", message);
+  }
+  for (const auto& [key, value] : *secrets) {
+    if (key.starts_with("TAUON_")) {
+      return Fail("{}: {}: names starting with TAUON_ are reserved for Tauon's own variables",
+                  file.string(), key);
+    }
   }
   return *secrets;
 }
@@ -225,6 +227,9 @@ int RunCommand(const RunOptions& options) {
                                      commit.sha.substr(0, 12), run.plan().jobs.size(),
                                      run.plan().jobs.size() == 1 ? "" : "s", request.parallelism),
                          "1"));
+  for (const std::string& note : run.Notes()) {
+    fmt::print(live, "{}\n", style.Paint("note: " + note, "33"));
+  }
   fflush(live);
   ConsoleReporter console(run.plan(), live, style);
   Result<engine::RunStatus> status = run.Execute(**store, layout, runner, clock, console);
@@ -260,7 +265,7 @@ int RunCommand(const RunOptions& options) {
 }
 
 int ValidateCommand(const fs::path& file) {
-  Result<std::string> source = ReadFile(file);
+  Result<std::string> source = ReadFileToString(file);
   if (!source) {
     PrintError("{}", source.error().message);
     return kExitUsage;
@@ -341,7 +346,7 @@ int ShowCommand(const fs::path& data_dir, const std::string& run, bool json) {
 }
 
 int LogsCommand(const fs::path& data_dir, const std::string& run, const std::string& selector,
-                bool timestamps) {
+                std::optional<int> attempt, bool timestamps) {
   Loaded loaded = LoadRun(data_dir, run);
   if (!loaded.run) return loaded.exit_code;
   const nlohmann::json* resource = &*loaded.run;
@@ -374,9 +379,35 @@ int LogsCommand(const fs::path& data_dir, const std::string& run, const std::str
     return kExitUsage;
   }
   Style style = Style::For(stdout);
+  const int64_t run_id = (*resource)["id"].get<int64_t>();
+  runs::DataLayout layout(data_dir);
+  // Prints a log file, without the timestamps unless asked for.
+  auto print_log = [&](const std::string& title, const fs::path& path) {
+    Result<std::string> text = ReadFileToString(path);
+    if (!text) return false;
+    fmt::print("{}\n", style.Paint(fmt::format("==> {} <==", title), "1"));
+    for (std::string_view rest = *text; !rest.empty();) {
+      std::string_view line = rest.substr(0, rest.find('\n'));
+      rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+      size_t space = line.find(' ');
+      if (!timestamps && space != std::string_view::npos) line.remove_prefix(space + 1);
+      fmt::print("{}\n", line);
+    }
+    return true;
+  };
   bool printed_step = false;
-  for (const auto& job : jobs) {
+  for (size_t position = 0; position < jobs.size(); ++position) {
+    const nlohmann::json& job = jobs[position];
     if (!job_filter.empty() && !job_matches(job, job_filter)) continue;
+    const std::string job_name = job["name"].get<std::string>();
+    const int latest = job["attempt"].get<int>();
+    if (attempt && (*attempt < 1 || *attempt > latest)) {
+      PrintError("job '{}' has no attempt {} (it has {})", job_name, *attempt, latest);
+      return kExitUsage;
+    }
+    const int shown = attempt.value_or(latest);
+    const fs::path dir = data_dir / layout.logs(run_id, position, job_name, shown);
+    const std::string suffix = latest > 1 ? fmt::format(", attempt {}", shown) : "";
     int index = 0;
     for (const auto& step : job["steps"]) {
       ++index;
@@ -385,19 +416,27 @@ int LogsCommand(const fs::path& data_dir, const std::string& run, const std::str
         continue;
       }
       printed_step = true;
-      std::string log = step["log"].get<std::string>();
-      fmt::print("{}\n", style.Paint(fmt::format("==> {} / {} ({}) <==", job["name"].get<std::string>(),
-                                                 name, step["status"].get<std::string>()),
-                                     "1"));
-      if (log.empty()) continue;
-      std::ifstream in(data_dir / log, std::ios::binary);
-      std::string line;
-      while (std::getline(in, line)) {
-        size_t space = line.find(' ');
-        if (!timestamps && space != std::string::npos) line.erase(0, space + 1);
-        fmt::print("{}\n", line);
+      std::string status = shown == latest ? " (" + step["status"].get<std::string>() + ")" : "";
+      if (!print_log(fmt::format("{} / {}{}{}", job_name, name, status, suffix),
+                     dir / fmt::format("{}.log", index - 1))) {
+        fmt::print("{}\n", style.Paint(fmt::format("==> {} / {}{}{}: no output <==", job_name,
+                                                    name, status, suffix),
+                                        "2"));
       }
     }
+    if (!step_filter.empty()) continue;
+    // Then the attempt's services and Tauon's own notes about it.
+    std::error_code ec;
+    std::vector<fs::path> services;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().starts_with("service-")) services.push_back(entry.path());
+    }
+    std::sort(services.begin(), services.end());
+    for (const fs::path& service : services) {
+      std::string name = service.stem().string().substr(8);
+      print_log(fmt::format("{} / service {}{}", job_name, name, suffix), service);
+    }
+    print_log(fmt::format("{} / notes{}", job_name, suffix), dir / "job.log");
   }
   if (!step_filter.empty() && !printed_step) {
     PrintError("job '{}' has no step '{}'", job_filter, step_filter);

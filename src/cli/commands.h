@@ -43,8 +43,10 @@ struct RunsOptions {
 int RunsCommand(const RunsOptions& options);
 
 int ShowCommand(const std::filesystem::path& data_dir, const std::string& run, bool json);
+// Step logs, then service logs and Tauon's notes, of the latest attempt of
+// each job (or of `attempt`).
 int LogsCommand(const std::filesystem::path& data_dir, const std::string& run,
-                const std::string& selector, bool timestamps);
+                const std::string& selector, std::optional<int> attempt, bool timestamps);
 int ArtifactsCommand(const std::filesystem::path& data_dir, const std::string& run, bool json);
 
 }  // namespace tauon::cli

@@ -82,18 +82,19 @@ void ConsoleReporter::Print(size_t job, std::string_view lines, std::string_view
       style_.Paint(fmt::format("{:<{}} |", name, width_),
                    kJobColors[job % std::size(kJobColors)]);
   if (!tag.empty()) prefix += " " + style_.Paint(tag, kDim);
-  std::string out;
+  // One output line per line of `lines`; a final '\n' ends the last line.
+  if (lines.ends_with('\n')) lines.remove_suffix(1);
   size_t start = 0;
-  while (start < lines.size()) {
+  while (true) {
     size_t end = lines.find('\n', start);
-    if (end == std::string_view::npos) end = lines.size();
-    out += prefix;
-    out += ' ';
-    out.append(lines.substr(start, end - start));
-    out += '\n';
+    std::string_view line = lines.substr(start, end == std::string_view::npos ? end : end - start);
+    pending_ += prefix;
+    if (!line.empty()) pending_ += ' ';
+    pending_.append(line);
+    pending_ += '\n';
+    if (end == std::string_view::npos) break;
     start = end + 1;
   }
-  pending_ += out;
 }
 
 void ConsoleReporter::Flush() {
@@ -116,7 +117,6 @@ void ConsoleReporter::StepStarted(size_t job, int, size_t step, TimePoint) {
 }
 
 void ConsoleReporter::StepOutput(size_t job, int, size_t, std::string_view lines) {
-  if (!lines.empty() && lines.back() == '\n') lines.remove_suffix(1);
   Print(job, lines);
   Flush();
 }
@@ -137,7 +137,6 @@ void ConsoleReporter::StepFinished(size_t job, int, size_t step,
 }
 
 void ConsoleReporter::ServiceOutput(size_t job, int, size_t service, std::string_view lines) {
-  if (!lines.empty() && lines.back() == '\n') lines.remove_suffix(1);
   Print(job, lines, "[" + plan_.jobs[job].spec.services[service].name + "]");
   Flush();
 }

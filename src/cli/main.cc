@@ -2,7 +2,10 @@
 // commands.cc.
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
+#include "util/strings.h"
 
 namespace {
 
@@ -19,7 +22,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Tauon: CI/CD for AI models. Runs a repository's .tauon.yml pipeline, gates and "
                "registers its model, and rolls it out."};
   app.set_version_flag("--version", "tauon 0.1.0");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.allow_extras();  // Unknown commands are reported below, with a suggestion.
   app.fallthrough();  // --data-dir may also come after the subcommand.
   std::string data_dir = DefaultDataDir();
   app.add_option("--data-dir", data_dir,
@@ -50,18 +54,18 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces,
                     "Keep job workspaces after the run, for debugging");
   run_cmd->add_flag("--json", run.json, "Print the finished run as JSON (progress on stderr)");
-  run_cmd->callback([&] {
+  auto run_action = [&] {
     run.data_dir = data_dir;
     if (!secrets_file.empty()) run.secrets_file = secrets_file;
     exit_code = tauon::cli::RunCommand(run);
-  });
+  };
 
   // tauon validate
   std::string validate_file = ".tauon.yml";
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "Check a pipeline file and print every error in it");
   validate_cmd->add_option("file", validate_file, "The pipeline file (default: .tauon.yml)");
-  validate_cmd->callback([&] { exit_code = tauon::cli::ValidateCommand(validate_file); });
+  auto validate_action = [&] { exit_code = tauon::cli::ValidateCommand(validate_file); };
 
   // tauon runs
   tauon::cli::RunsOptions runs;
@@ -73,13 +77,13 @@ int main(int argc, char** argv) {
   runs_cmd->add_option("-n,--limit", runs.limit, "How many runs (default: 20)")
       ->check(CLI::Range(1, 10000));
   runs_cmd->add_flag("--json", runs.json, "Print JSON");
-  runs_cmd->callback([&] {
+  auto runs_action = [&] {
     runs.data_dir = data_dir;
     if (!repo.empty()) runs.repo = repo;
     if (!branch.empty()) runs.branch = branch;
     if (!status.empty()) runs.status = status;
     exit_code = tauon::cli::RunsCommand(runs);
-  });
+  };
 
   // tauon show
   std::string show_run;
@@ -87,7 +91,7 @@ int main(int argc, char** argv) {
   CLI::App* show_cmd = app.add_subcommand("show", "Show a run: jobs, steps, tests and artifacts");
   show_cmd->add_option("run", show_run, "Run id, or 'last'")->required();
   show_cmd->add_flag("--json", show_json, "Print JSON");
-  show_cmd->callback([&] { exit_code = tauon::cli::ShowCommand(data_dir, show_run, show_json); });
+  auto show_action = [&] { exit_code = tauon::cli::ShowCommand(data_dir, show_run, show_json); };
 
   // tauon logs
   std::string logs_run, logs_selector;
@@ -96,9 +100,15 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("run", logs_run, "Run id, or 'last'")->required();
   logs_cmd->add_option("job", logs_selector, "JOB or JOB/STEP (a step name or number)");
   logs_cmd->add_flag("--timestamps", timestamps, "Show when each line was written");
-  logs_cmd->callback([&] {
-    exit_code = tauon::cli::LogsCommand(data_dir, logs_run, logs_selector, timestamps);
-  });
+  int logs_attempt = 0;
+  logs_cmd->add_option("--attempt", logs_attempt, "Show this attempt of the jobs (default: latest)")
+      ->check(CLI::PositiveNumber);
+  auto logs_action = [&] {
+    exit_code = tauon::cli::LogsCommand(data_dir, logs_run, logs_selector,
+                                        logs_attempt ? std::optional<int>(logs_attempt)
+                                                     : std::nullopt,
+                                        timestamps);
+  };
 
   // tauon artifacts
   std::string artifacts_run;
@@ -106,9 +116,9 @@ int main(int argc, char** argv) {
   CLI::App* artifacts_cmd = app.add_subcommand("artifacts", "List the artifacts a run stored");
   artifacts_cmd->add_option("run", artifacts_run, "Run id, or 'last'")->required();
   artifacts_cmd->add_flag("--json", artifacts_json, "Print JSON");
-  artifacts_cmd->callback([&] {
+  auto artifacts_action = [&] {
     exit_code = tauon::cli::ArtifactsCommand(data_dir, artifacts_run, artifacts_json);
-  });
+  };
 
   try {
     app.parse(argc, argv);
@@ -121,6 +131,32 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
+  }
+  std::vector<std::string> extras = app.remaining(/*recurse=*/true);
+  std::erase(extras, "--");  // The end-of-options marker is not an argument.
+  if (app.get_subcommands().empty()) {
+    if (extras.empty()) {
+      fmt::print(stderr, "{}", app.help());
+      return kExitUsage;
+    }
+    std::vector<std::string> commands;
+    for (const CLI::App* command : app.get_subcommands({})) commands.push_back(command->get_name());
+    std::optional<std::string> suggestion = tauon::SuggestClosest(extras.front(), commands);
+    fmt::print(stderr, "tauon: error: unknown command '{}'{} (commands: {})\n", extras.front(),
+               suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",
+               tauon::Join(commands, ", "));
+    return kExitUsage;
+  }
+  if (!extras.empty()) {
+    fmt::print(stderr, "tauon: error: unexpected argument '{}' (see tauon {} --help)\n",
+               extras.front(), app.get_subcommands().front()->get_name());
+    return kExitUsage;
+  }
+  const std::pair<CLI::App*, std::function<void()>> actions[] = {
+      {run_cmd, run_action},   {validate_cmd, validate_action},   {runs_cmd, runs_action},
+      {show_cmd, show_action}, {logs_cmd, logs_action}, {artifacts_cmd, artifacts_action}};
+  for (const auto& [command, action] : actions) {
+    if (command->parsed()) action();
   }
   return exit_code;
 }

@@ -13,8 +13,8 @@ constexpr size_t kMaxProbeOutput = 4096;
 // The scope of `if:` conditions: run facts and the status functions.
 class ConditionScope final : public spec::Scope {
  public:
-  ConditionScope(const RunContext& context, bool success)
-      : context_(context), success_(success) {}
+  ConditionScope(const RunContext& context, bool success, bool failure)
+      : context_(context), success_(success), failure_(failure) {}
 
   std::optional<spec::Value> Lookup(std::string_view name) const override {
     if (name == "branch") return spec::Value(context_.branch);
@@ -28,13 +28,14 @@ class ConditionScope final : public spec::Scope {
     if (name != "success" && name != "failure" && name != "always") return std::nullopt;
     if (!args.empty()) return Fail("{}() takes no arguments", name);
     if (name == "success") return spec::Value(success_);
-    if (name == "failure") return spec::Value(!success_);
+    if (name == "failure") return spec::Value(failure_);
     return spec::Value(true);
   }
 
  private:
   const RunContext& context_;
   bool success_;
+  bool failure_;
 };
 
 std::string_view KeyOf(std::string_view entry) { return entry.substr(0, entry.find('=')); }
@@ -137,24 +138,24 @@ void Engine::ScheduleReady() {
   for (auto it = decidable_.begin(); it != decidable_.end();) {
     size_t i = *it;
     const PlannedJob& planned = plan_.jobs[i];
+    Prior prior;
     std::vector<std::string> unsuccessful;
     for (size_t need : planned.needs) {
-      if (jobs_[need].status != JobStatus::kSuccess) {
-        unsuccessful.push_back(fmt::format("'{}' {}", plan_.jobs[need].name,
-                                           Name(jobs_[need].status)));
+      JobStatus status = jobs_[need].status;
+      if (status == JobStatus::kFailed) prior.failed = true;
+      if (status != JobStatus::kSuccess) {
+        unsuccessful.push_back(fmt::format("'{}' {}", plan_.jobs[need].name, Name(status)));
       }
     }
-    Result<bool> run = EvaluateCondition(planned.spec.condition, unsuccessful.empty());
-    if (!run) {
+    prior.succeeded = unsuccessful.empty();
+    if (!prior.succeeded) prior.why_not = fmt::format("needs {}", Join(unsuccessful, ", "));
+    Result<Decision> decision = Decide(planned.spec.condition, prior);
+    if (!decision) {
       SetTerminal(i, JobStatus::kFailed);
-      observer_.JobNotRun(i, JobStatus::kFailed, run.error().message);
-    } else if (!*run) {
+      observer_.JobNotRun(i, JobStatus::kFailed, decision.error().message);
+    } else if (!decision->run) {
       SetTerminal(i, JobStatus::kSkipped);
-      std::string reason =
-          !unsuccessful.empty() && !planned.spec.condition
-              ? fmt::format("needs {}", Join(unsuccessful, ", "))
-              : fmt::format("condition '{}' is false", planned.spec.condition->expression.text());
-      observer_.JobNotRun(i, JobStatus::kSkipped, reason);
+      observer_.JobNotRun(i, JobStatus::kSkipped, decision->why_not);
     } else if (running_jobs_ < options_.parallelism) {
       ++running_jobs_;
       jobs_[i].status = JobStatus::kRunning;
@@ -175,10 +176,10 @@ void Engine::SetTerminal(size_t i, JobStatus status) {
   }
 }
 
-Result<bool> Engine::EvaluateCondition(const std::optional<spec::Condition>& condition,
-                                       bool success) const {
-  if (!condition) return success;
-  ConditionScope scope(context_, success);
+Result<Engine::Decision> Engine::Decide(const std::optional<spec::Condition>& condition,
+                                        const Prior& prior) const {
+  if (!condition) return Decision{prior.succeeded, prior.why_not};
+  ConditionScope scope(context_, prior.succeeded, prior.failed);
   std::expected<spec::Value, spec::ExprError> value = condition->expression.Evaluate(scope);
   if (!value) {
     return Fail("condition '{}': {}", condition->expression.text(), value.error().message);
@@ -187,9 +188,12 @@ Result<bool> Engine::EvaluateCondition(const std::optional<spec::Condition>& con
     return Fail("condition '{}' must be true or false, got {}", condition->expression.text(),
                 value->ToString());
   }
+  const std::string is_false = fmt::format("condition '{}' is false", condition->expression.text());
   // Without a status function, a condition applies on top of success().
-  if (condition->expression.calls().empty()) return success && value->as_bool();
-  return value->as_bool();
+  if (condition->expression.calls().empty() && !prior.succeeded) {
+    return Decision{false, prior.why_not};
+  }
+  return Decision{value->as_bool(), value->as_bool() ? "" : is_false};
 }
 
 void Engine::StartAttempt(size_t i) {
@@ -261,19 +265,17 @@ void Engine::RunNextStep(size_t i) {
   while (job.step < spec.steps.size()) {
     const spec::Step& step = spec.steps[job.step];
     TimePoint now = clock_.Now();
-    Result<bool> run = EvaluateCondition(step.condition, !job.failed);
-    if (!run || !*run) {
+    Result<Decision> decision =
+        Decide(step.condition, Prior{!job.failed, job.failed, "an earlier step failed"});
+    if (!decision || !decision->run) {
       StepOutcome outcome;
-      outcome.status = run ? StepStatus::kSkipped : StepStatus::kFailed;
+      outcome.status = decision ? StepStatus::kSkipped : StepStatus::kFailed;
       outcome.started = outcome.finished = now;
-      outcome.error = run ? (step.condition ? fmt::format("condition '{}' is false",
-                                                          step.condition->expression.text())
-                                            : std::string("an earlier step failed"))
-                          : run.error().message;
+      outcome.error = decision ? decision->why_not : decision.error().message;
       observer_.StepFinished(i, job.attempt, job.step, outcome);
-      if (!run && !step.continue_on_error && !job.failed) {
+      if (!decision && !step.continue_on_error && !job.failed) {
         job.failed = true;
-        job.error = fmt::format("step '{}': {}", step.name, run.error().message);
+        job.error = fmt::format("step '{}': {}", step.name, decision.error().message);
       }
       ++job.step;
       continue;
@@ -423,7 +425,10 @@ void Engine::OnStepExit(size_t i, size_t step_index, const exec::ExitStatus& sta
   outcome.started = job.step_started;
   outcome.finished = clock_.Now();
   if (status.signal == 0) outcome.exit_code = status.code;
-  if (status.ok()) {
+  // A step Tauon stopped (timeout, job failure, cancel) never counts as a
+  // success, whatever it exits with.
+  const bool stopped = job.step_timed_out || job.phase != Phase::kSteps;
+  if (status.ok() && !stopped) {
     outcome.status = StepStatus::kSuccess;
   } else if (cancelled_) {
     outcome.status = StepStatus::kCancelled;

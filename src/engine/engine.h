@@ -172,9 +172,20 @@ class Engine {
   Result<exec::ProcessId> Launch(size_t job, Role role, size_t index,
                                  std::vector<std::string> argv, const spec::EnvList& env);
   std::vector<std::string> Environment(size_t job, const spec::EnvList& env) const;
-  // Evaluates an `if:` condition. `success` is what success() returns.
-  Result<bool> EvaluateCondition(const std::optional<spec::Condition>& condition,
-                                 bool success) const;
+  // What came before a job (its needs) or a step (the earlier steps of its job).
+  struct Prior {
+    bool succeeded = true;  // What success() returns: all of it succeeded.
+    bool failed = false;    // What failure() returns: some of it failed.
+    std::string why_not;    // Why not succeeded, for the skip reason.
+  };
+  struct Decision {
+    bool run = true;
+    std::string why_not;  // Why it does not run.
+  };
+  // Whether a job or step with `condition` runs after `prior`. Without a
+  // status function in it, a condition applies on top of success().
+  Result<Decision> Decide(const std::optional<spec::Condition>& condition,
+                          const Prior& prior) const;
 
   const Plan& plan_;
   const RunContext context_;

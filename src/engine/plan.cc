@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "spec/parser.h"
 #include "util/strings.h"
 
 namespace tauon::engine {
@@ -42,8 +43,8 @@ spec::Job SubstituteJob(const spec::Job& job, const MatrixValues& values) {
   if (values.empty()) return out;
   SubstituteEnv(&out.env, values);
   for (spec::Step& step : out.steps) {
-    step.name = Substitute(step.name, values);
     step.run = Substitute(step.run, values);
+    step.name = step.named ? Substitute(step.name, values) : spec::DefaultStepName(step.run);
     SubstituteEnv(&step.env, values);
   }
   for (spec::Service& service : out.services) {

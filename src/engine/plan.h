@@ -21,10 +21,10 @@ struct PlannedJob {
 };
 
 struct Plan {
-  // In rounds: first the jobs that need nothing, in the order of the file,
-  // then the jobs whose needs are all placed, in the order of the file, and
-  // so on. So a job comes after everything it needs, and ready jobs start in
-  // this order.
+  // Built by passes over the file, each placing (in file order) every job
+  // whose needs are already placed: a job comes after everything it needs,
+  // and keeps its place in the file when its needs allow. Ready jobs start
+  // in this order.
   std::vector<PlannedJob> jobs;
   spec::EnvList env;  // The pipeline's top-level env, for every job.
   const PlannedJob* Find(std::string_view name) const;

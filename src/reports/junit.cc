@@ -1,5 +1,7 @@
 #include "reports/junit.h"
 
+#include "util/files.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -179,27 +181,6 @@ std::pair<size_t, size_t> LineColumn(std::string_view text, size_t offset) {
   return {std::ranges::count(before, '\n') + 1, before.size() - line_start + 1};
 }
 
-Result<std::string> ReadFile(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Fail("cannot read {}: {}", path.string(), std::generic_category().message(errno));
-  }
-  std::string content;
-  char buffer[1 << 16];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof buffer)) != 0) {
-    if (n > 0) {
-      content.append(buffer, n);
-    } else if (errno != EINTR) {
-      int error = errno;
-      ::close(fd);
-      return Fail("cannot read {}: {}", path.string(), std::generic_category().message(error));
-    }
-  }
-  ::close(fd);
-  return content;
-}
-
 }  // namespace
 
 const char* TestStatusName(TestStatus status) {
@@ -257,7 +238,7 @@ Result<JUnitReport> ParseJUnit(std::string_view xml) {
 }
 
 Result<JUnitReport> ParseJUnitFile(const std::filesystem::path& path) {
-  Result<std::string> xml = ReadFile(path);
+  Result<std::string> xml = ReadFileToString(path);
   if (!xml) return std::unexpected(xml.error());
   Result<JUnitReport> report = ParseJUnit(*xml);
   if (!report) return Fail("{}: {}", path.string(), report.error().message);

@@ -3,7 +3,8 @@
 //   DATA/tauon.db                          the store
 //   DATA/artifacts/sha256/ab/cdef...       artifact contents
 //   DATA/runs/ID/checkout/                 the run's commit, checked out once
-//   DATA/runs/ID/work/POS-JOB.ATTEMPT/     a job attempt's workspace (removed after)
+//   DATA/runs/ID/work/ws-N/                job workspaces, reused from job to job
+//                                          (POS-JOB.ATTEMPT/ with --keep-workspaces)
 //   DATA/runs/ID/logs/POS-JOB/ATTEMPT/     step logs (STEP.log), services, job notes
 #pragma once
 
@@ -23,10 +24,7 @@ class DataLayout {
     return root_ / "runs" / std::to_string(run_id);
   }
   std::filesystem::path checkout(int64_t run_id) const { return run(run_id) / "checkout"; }
-  std::filesystem::path workspace(int64_t run_id, size_t position, const std::string& job,
-                                  int attempt) const {
-    return run(run_id) / "work" / (JobDirectory(position, job) + "." + std::to_string(attempt));
-  }
+  std::filesystem::path workspaces(int64_t run_id) const { return run(run_id) / "work"; }
   // Relative to root(), as stored in the database.
   std::filesystem::path logs(int64_t run_id, size_t position, const std::string& job,
                              int attempt) const {

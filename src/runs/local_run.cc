@@ -7,6 +7,8 @@
 #include "runs/tee.h"
 #include "runs/workspaces.h"
 #include "spec/parser.h"
+#include "util/files.h"
+#include "util/strings.h"
 
 extern char** environ;
 
@@ -15,11 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<std::string> ReadWorkTreeFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("no {} in {}", kPipelineFile, path.parent_path().string());
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 
@@ -43,7 +40,7 @@ Result<std::unique_ptr<PreparedRun>> PreparedRun::Prepare(RunRequest request) {
     // The commit the work tree is based on, if there is one.
     if (Result<scm::CommitInfo> head = run->repo_->Resolve(""); head) run->commit_ = *head;
     run->commit_.subject = "(work tree) " + run->commit_.subject;
-    Result<std::string> text = ReadWorkTreeFile(workdir / kPipelineFile);
+    Result<std::string> text = ReadFileToString(workdir / kPipelineFile);
     if (!text) return std::unexpected(text.error());
     source = std::move(*text);
   } else {
@@ -67,6 +64,26 @@ Result<std::unique_ptr<PreparedRun>> PreparedRun::Prepare(RunRequest request) {
   run->plan_ = std::move(*plan);
   run->request_ = std::move(request);
   return run;
+}
+
+std::vector<std::string> PreparedRun::Notes() const {
+  std::vector<std::string> notes;
+  if (!pipeline_.push_branches.empty() && !commit_.branch.empty() &&
+      !pipeline_.MatchesBranch(commit_.branch)) {
+    notes.push_back(fmt::format(
+        "branch '{}' does not match on.push.branches ({}): a push of it would not run this "
+        "pipeline",
+        commit_.branch, Join(pipeline_.push_branches, ", ")));
+  }
+  bool gates = false;
+  for (const spec::Job& job : pipeline_.jobs) gates = gates || job.metrics || !job.gates.empty();
+  if (gates) notes.push_back("'metrics' and 'gates' are accepted but not evaluated yet");
+  if (pipeline_.model) notes.push_back("'model' is accepted but no model is registered yet");
+  if (!pipeline_.deploy.is_null()) notes.push_back("'deploy' is accepted but not acted on yet");
+  if (pipeline_.cancel_in_progress) {
+    notes.push_back("'concurrency' applies to runs queued by a server, not to 'tauon run'");
+  }
+  return notes;
 }
 
 Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
@@ -129,7 +146,7 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
   }
   if (!request_.keep_workspaces) {
     fs::remove_all(checkout, ec);
-    fs::remove_all(layout.run(run_id_) / "work", ec);
+    fs::remove_all(layout.workspaces(run_id_), ec);
   }
   if (Status finished = store.FinishRun(run_id_, status, clock.Now(), error); !finished) {
     return std::unexpected(finished.error());

@@ -45,6 +45,11 @@ class PreparedRun {
   const scm::CommitInfo& commit() const { return commit_; }
   const RunRequest& request() const { return request_; }
 
+  // What the user should know before the run starts: the branch does not
+  // match on.push.branches, or the pipeline uses keys this version accepts
+  // but does not act on yet.
+  std::vector<std::string> Notes() const;
+
   // Records the run as running in `store` and returns its id.
   Result<int64_t> Record(store::Store& store, const Clock& clock);
 

@@ -32,8 +32,8 @@ class WorkspacePool {
   WorkspacePool(std::filesystem::path checkout, std::filesystem::path root)
       : checkout_(std::move(checkout)), root_(std::move(root)) {}
 
-  // A directory holding exactly the checkout's files: a fresh one, or a
-  // released one restored. `name` names a fresh directory (under root).
+  // A directory holding exactly the checkout's files: a released one
+  // restored, or else a fresh one named `name` (under root).
   Result<std::filesystem::path> Acquire(const std::string& name);
   // Gives a workspace back for reuse.
   void Release(const std::filesystem::path& workspace);

@@ -1,8 +1,7 @@
 #include "runs/workspaces.h"
 
-#include <fstream>
-
 #include "reports/junit.h"
+#include "util/files.h"
 
 namespace tauon::runs {
 namespace {
@@ -30,12 +29,16 @@ RunWorkspaces::RunWorkspaces(const DataLayout& layout, int64_t run_id, const eng
       notes_(notes),
       keep_workspaces_(keep_workspaces),
       artifact_store_(layout.artifacts()),
-      pool_(layout.checkout(run_id), layout.run(run_id) / "work"),
+      pool_(layout.checkout(run_id), layout.workspaces(run_id)),
       artifacts_(plan.jobs.size()) {}
 
 Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
-  Result<fs::path> workspace = pool_.Acquire(
-      layout_.workspace(run_id_, job, plan_.jobs[job].name, attempt).filename().string());
+  // Kept workspaces are named after their job; pooled ones pass from job to job.
+  std::string name =
+      keep_workspaces_ ? DataLayout::JobDirectory(job, plan_.jobs[job].name) + "." +
+                             std::to_string(attempt)
+                       : fmt::format("ws-{}", ++workspaces_created_);
+  Result<fs::path> workspace = pool_.Acquire(name);
   if (!workspace) return workspace;
   // Upstream artifacts, in plan order: a later job's file wins over an earlier one's.
   for (size_t upstream : plan_.jobs[job].upstream) {
@@ -58,19 +61,25 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
     (void)store_.AddJobWarning(job_id, warning);
     notes_.JobMessage(job, attempt, "warning: " + warning);
   };
-  Result<std::vector<artifacts::WorkspaceFile>> files =
-      artifacts::FindArtifactFiles(workspace, {path});
-  if (!files) {
+  std::error_code ec;
+  fs::file_status status = fs::symlink_status(workspace / path, ec);
+  if (!fs::exists(status)) {
     warn(fmt::format("test report {}: no such file (the tests may not have run)", path));
     return;
   }
-  if (files->size() != 1) {
+  if (fs::is_directory(status)) {
     warn(fmt::format("test report {} is a directory, not a JUnit XML file", path));
     return;
   }
-  std::ifstream in(files->front().absolute, std::ios::binary);
-  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Result<reports::JUnitReport> report = reports::ParseJUnit(xml);
+  Result<std::vector<artifacts::WorkspaceFile>> files =
+      artifacts::FindArtifactFiles(workspace, {path});
+  if (!files) {
+    warn(fmt::format("test report {} was not read: {}", path, files.error().message));
+    return;
+  }
+  Result<std::string> xml = ReadFileToString(files->front().absolute);
+  Result<reports::JUnitReport> report =
+      xml ? reports::ParseJUnit(*xml) : std::unexpected(xml.error());
   if (!report) {
     warn(fmt::format("test report {}: {}", path, masker_.Mask(report.error().message)));
     return;

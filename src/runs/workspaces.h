@@ -42,6 +42,7 @@ class RunWorkspaces final : public engine::JobHost {
   const bool keep_workspaces_;
   artifacts::ArtifactStore artifact_store_;
   WorkspacePool pool_;
+  int workspaces_created_ = 0;  // Names pooled workspaces ws-1, ws-2, ...
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
 };
 

@@ -397,6 +397,13 @@ Location PipelineParser::LocationInScalar(const YAML::Node& node, size_t offset)
 
 std::optional<Condition> PipelineParser::ParseExpression(const YAML::Node& node,
                                                          bool is_condition) {
+  // `if: !success()` reads as a YAML tag "!success()" with an empty value.
+  if (node.IsScalar() && node.Tag() != "?" && node.Tag() != "!") {
+    std::string written = node.Tag() + (node.Scalar().empty() ? "" : " " + node.Scalar());
+    Error(node, "'{}' is read as a YAML tag: quote the expression, e.g. \"{}\"", node.Tag(),
+          written);
+    return std::nullopt;
+  }
   std::optional<std::string> text = String(node, is_condition ? "if" : "gate");
   if (!text) return std::nullopt;
   std::expected<Expression, ExprError> parsed = Expression::Parse(*text);
@@ -527,6 +534,13 @@ Pipeline PipelineParser::Parse(const YAML::Node& root) {
       ParseOn(value, &pipeline);
     } else if (key == "env") {
       pipeline.env = Env(value);
+      for (auto it = value.begin(); value.IsMap() && it != value.end(); ++it) {
+        if (it->second.IsScalar() && it->second.Scalar().find("${{") != std::string::npos) {
+          Error(LocationInScalar(it->second, it->second.Scalar().find("${{")),
+                "substitutions such as ${{{{ matrix.KEY }}}} work inside jobs only, not in the "
+                "pipeline's env");
+        }
+      }
     } else if (key == "concurrency") {
       ForEachEntry(value, "'concurrency'", kConcurrencyKeys,
                    [&](const std::string&, const YAML::Node&, const YAML::Node& v) {
@@ -694,13 +708,29 @@ void PipelineParser::ParseMatrix(const YAML::Node& node, Job* job) {
   }
 }
 
+}  // namespace
+
+std::string DefaultStepName(std::string_view run) {
+  std::string first_line(Trim(run.substr(0, run.find('\n'))));
+  if (first_line.size() > 60) {
+    size_t cut = 57;
+    while (cut > 0 && (static_cast<unsigned char>(first_line[cut]) & 0xC0) == 0x80) --cut;
+    first_line = first_line.substr(0, cut) + "...";  // Cut between UTF-8 characters.
+  }
+  return first_line;
+}
+
+namespace {
+
 Step PipelineParser::ParseStep(const YAML::Node& node, const Job& job) {
   Step step;
   step.location = At(node);
   bool has_run = false;
+  bool has_name = false;
   ForEachEntry(node, "a step", kStepKeys, [&](const std::string& key, const YAML::Node&,
                                               const YAML::Node& value) {
     if (key == "name") {
+      has_name = true;
       if (auto s = NonEmptyString(value, "step name")) {
         step.name = *s;
         pending_substitutions_.emplace_back(value, *s);
@@ -732,15 +762,8 @@ Step PipelineParser::ParseStep(const YAML::Node& node, const Job& job) {
     }
   });
   if (node.IsMap() && !has_run) Error(node, "step in job '{}' has no 'run' command", job.name);
-  if (step.name.empty() && !step.run.empty()) {
-    std::string first_line(Trim(step.run.substr(0, step.run.find('\n'))));
-    if (first_line.size() > 60) {
-      size_t cut = 57;
-      while (cut > 0 && (static_cast<unsigned char>(first_line[cut]) & 0xC0) == 0x80) --cut;
-      first_line = first_line.substr(0, cut) + "...";  // Cut between UTF-8 characters.
-    }
-    step.name = first_line;
-  }
+  if (step.name.empty()) step.name = DefaultStepName(step.run);
+  step.named = has_name;
   return step;
 }
 

@@ -15,6 +15,9 @@ namespace tauon::spec {
 // syntax error stops parsing and is the only error reported.
 std::expected<Pipeline, std::vector<Diagnostic>> ParsePipeline(std::string_view source);
 
+// The name of a step without one: the first line of its command, shortened.
+std::string DefaultStepName(std::string_view run);
+
 // Names and functions an `if:` condition may use.
 inline constexpr std::string_view kConditionNames[] = {"branch", "event", "commit"};
 inline constexpr std::string_view kConditionFunctions[] = {"success", "failure", "always"};

@@ -28,6 +28,7 @@ enum class Shell { kSh, kBash };
 
 struct Step {
   std::string name;  // As written, or derived from the first line of `run`.
+  bool named = false;  // `name` was written (not derived).
   std::string run;
   Shell shell = Shell::kSh;
   EnvList env;
