@@ -250,6 +250,38 @@ jobs:
                                             "train#1 step 1 skipped: an earlier step failed"));
 }
 
+TEST_F(EngineTest, TimedOutStepFailsEvenIfItExitsZero) {
+  // A step that traps SIGTERM and exits 0 still timed out.
+  runner_.On("sleep", {Seconds(600), 0, ""});
+  EXPECT_EQ(Run(R"(
+jobs:
+  train: { steps: [ { run: sleep 600, timeout: 5s }, { run: echo after } ] }
+)"), RunStatus::kFailed);
+  EXPECT_THAT(observer_->steps[0], "train#1 step 0 failed: timed out after 5.0s");
+}
+
+TEST_F(EngineTest, FailureMeansANeedFailedNotThatItWasSkipped) {
+  context_.branch = "dev";
+  EXPECT_EQ(Run(R"(
+jobs:
+  deploy: { if: "branch == 'main'", steps: [ { run: deploy } ] }
+  on-failure: { needs: [deploy], if: failure(), steps: [ { run: alert } ] }
+  cleanup: { needs: [deploy], if: always(), steps: [ { run: cleanup } ] }
+)"), RunStatus::kSuccess);
+  EXPECT_THAT(runner_.scripts(), ElementsAre("cleanup"));
+  EXPECT_THAT(events(), ::testing::Contains("skipped on-failure: condition 'failure()' is false"));
+}
+
+TEST_F(EngineTest, SkipReasonNamesTheFailedNeedWhenTheConditionHolds) {
+  runner_.On("fail", {Seconds(1), 1, ""});
+  EXPECT_EQ(Run(R"(
+jobs:
+  test: { steps: [ { run: fail } ] }
+  deploy: { needs: [test], if: "branch == 'main'", steps: [ { run: deploy } ] }
+)"), RunStatus::kFailed);
+  EXPECT_THAT(events(), ::testing::Contains("skipped deploy: needs 'test' failed"));
+}
+
 TEST_F(EngineTest, StepThatIgnoresSigtermIsKilledAfterTheGrace) {
   runner_.On("stubborn", {Seconds(600), 0, "", /*ignores_sigterm=*/true});
   EXPECT_EQ(Run(R"(

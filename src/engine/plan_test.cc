@@ -356,3 +356,20 @@ TEST(PlanTest, CycleInAHandBuiltPipelineFails) {
 
 }  // namespace
 }  // namespace tauon::engine
+
+namespace tauon::engine {
+namespace {
+
+TEST(PlanTest, DefaultStepNamesComeFromTheSubstitutedCommand) {
+  Plan plan = PlanOf(R"(
+jobs:
+  eval:
+    matrix: { split: [holdout] }
+    steps: [ { run: "python3 evaluate.py --split ${{ matrix.split }} --out out/metrics.json" } ]
+)");
+  EXPECT_EQ(plan.jobs[0].spec.steps[0].name,
+            "python3 evaluate.py --split holdout --out out/metrics.json");
+}
+
+}  // namespace
+}  // namespace tauon::engine

@@ -1157,3 +1157,27 @@ TEST(FormatDiagnosticTest, DiagnosticsAreConcatenated) {
 
 }  // namespace
 }  // namespace tauon::spec
+
+namespace tauon::spec {
+namespace {
+
+TEST(ParserTest, SubstitutionsInThePipelineEnvAreErrors) {
+  EXPECT_EQ(Errors("env: { SPLIT: \"${{ matrix.split }}\" }\njobs: { a: { steps: [ { run: x } ] } }\n"),
+            "1:16: substitutions such as ${{ matrix.KEY }} work inside jobs only, not in the "
+            "pipeline's env\n");
+}
+
+TEST(ParserTest, UnquotedBangReadsAsAYamlTag) {
+  EXPECT_EQ(Errors(OneStep("        if: !success()\n")),
+            "5:13: '!success()' is read as a YAML tag: quote the expression, e.g. "
+            "\"!success()\"\n");
+}
+
+TEST(ParserTest, DefaultStepNamesAreMarkedAsSuch) {
+  Pipeline p = ParseValid("jobs: { a: { steps: [ { run: make }, { name: Build, run: make } ] } }\n");
+  EXPECT_FALSE(p.jobs[0].steps[0].named);
+  EXPECT_TRUE(p.jobs[0].steps[1].named);
+}
+
+}  // namespace
+}  // namespace tauon::spec
