@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages="
   g++ cmake ninja-build pkg-config git ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
-  libgit2-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libgit2-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   python3 python3-pytest
 "
 missing=""

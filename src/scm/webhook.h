@@ -1,0 +1,53 @@
+// Webhooks from GitHub, GitLab and Gitea: what they say happened, and
+// whether they come from who they claim. A webhook only tells the server to
+// fetch: nothing in a payload (refs, commits, code) is trusted.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.h"
+
+namespace tauon::scm {
+
+enum class Forge { kGitHub, kGitLab, kGitea };
+
+struct WebhookEvent {
+  // "push" for branch and tag pushes, "ping" for GitHub's ping (and Gitea's
+  // test delivery), otherwise the forge's event name (ignored by the server).
+  std::string kind;
+  // Ways the payload names its repository, for matching a registered one:
+  // clone URLs (https, ssh, git), the web URL and "owner/name", all passed
+  // through NormalizeRepository().
+  std::vector<std::string> repository;
+  std::string ref;     // "refs/heads/main", "refs/tags/v1"; "" when not a push.
+  std::string branch;  // "main" when `ref` is a branch, else "".
+  bool deleted = false;  // The push deleted the ref.
+};
+
+// Parses a webhook body. `event` is the X-GitHub-Event, X-Gitlab-Event or
+// X-Gitea-Event header. Fails with a precise message on malformed JSON or a
+// payload without a repository.
+Result<WebhookEvent> ParseWebhook(Forge forge, std::string_view event, std::string_view body);
+
+// X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256(secret, body). Constant time.
+bool VerifyGitHubSignature(std::string_view secret, std::string_view body,
+                           std::string_view header);
+// X-Gitea-Signature: hex HMAC-SHA256(secret, body). Constant time.
+bool VerifyGiteaSignature(std::string_view secret, std::string_view body, std::string_view header);
+// X-Gitlab-Token: the secret itself. Constant time.
+bool VerifyGitLabToken(std::string_view secret, std::string_view header);
+
+// A comparable form of a repository URL, path or "owner/name":
+// "https://user:pw@GitHub.com/Org/Repo.git/" -> "github.com/org/repo",
+// "git@github.com:org/repo.git" -> "github.com/org/repo",
+// "/srv/git/repo.git" -> "/srv/git/repo", "Org/Repo" -> "org/repo".
+std::string NormalizeRepository(std::string_view url);
+
+// True if a registered repository (its clone URL/path and its name) is the
+// one a webhook names: a normalized URL matches exactly, or the payload's
+// "owner/name" matches the end of the registered URL's path.
+bool WebhookNamesRepository(const WebhookEvent& event, std::string_view registered_url);
+
+}  // namespace tauon::scm
