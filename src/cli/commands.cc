@@ -10,6 +10,7 @@
 #include "cli/console.h"
 #include "exec/local_runner.h"
 #include "runs/local_run.h"
+#include "runs/recovery.h"
 #include "spec/dotenv.h"
 #include "spec/parser.h"
 #include "util/files.h"
@@ -205,8 +206,18 @@ int RunCommand(const RunOptions& options) {
     PrintError("{}", store.error().message);
     return kExitFailed;
   }
-
   SystemClock clock;
+  // Runs whose tauon died (kill -9) would otherwise stay "running" forever.
+  Result<std::vector<int64_t>> recovered = runs::RecoverAbandonedRuns(**store, clock);
+  if (!recovered) {
+    PrintError("{}", recovered.error().message);
+    return kExitFailed;
+  }
+  for (int64_t id : *recovered) {
+    fmt::print(stderr, "tauon: run {} was interrupted: the process executing it stopped; its "
+                       "remaining processes were killed\n", id);
+  }
+
   exec::LocalProcessRunner runner(clock);
   InterruptGuard interrupts(runner);
   Result<int64_t> run_id = run.Record(**store, clock);

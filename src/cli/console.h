@@ -36,6 +36,8 @@ class ConsoleReporter final : public engine::RunObserver {
   void JobMessage(size_t job, int attempt, std::string_view message) override;
   void JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) override;
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
+  void ProcessStarted(size_t, int, int) override {}
+  void ProcessExited(size_t, int) override {}
   void Flush() override;
 
  private:

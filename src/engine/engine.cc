@@ -75,7 +75,9 @@ Engine::Engine(const Plan& plan, RunContext context, EngineOptions options,
       observer_(observer),
       jobs_(plan.jobs.size()),
       dependants_(plan.jobs.size()),
-      waiting_needs_(plan.jobs.size()) {
+      waiting_needs_(plan.jobs.size()),
+      own_slots_(std::max(1, options_.parallelism)),
+      slots_(options_.slots ? *options_.slots : own_slots_) {
   // The layers every process shares, merged once.
   for (const std::string& entry : options_.base_env) {
     if (entry.find('=') != std::string::npos && entry[0] != '=') {
@@ -96,7 +98,7 @@ RunStatus Engine::Execute() {
     ScheduleReady();
     if (terminal_jobs_ == jobs_.size()) break;
     std::optional<TimePoint> deadline = NextDeadline();
-    if (owners_.empty() && !deadline) {
+    if (owners_.empty() && !deadline && !options_.slots) {
       // Nothing can make progress: a bug, but never hang a run on it.
       for (size_t i = 0; i < jobs_.size(); ++i) {
         if (jobs_[i].status == JobStatus::kRunning) FailAttempt(i, "internal error: job stalled");
@@ -112,6 +114,8 @@ RunStatus Engine::Execute() {
       case exec::WaitResult::Kind::kDeadline:
         OnTimers();
         break;
+      case exec::WaitResult::Kind::kWoken:
+        break;  // A job slot may be free: the next ScheduleReady tries.
       case exec::WaitResult::Kind::kInterrupted:
         OnInterrupt();
         break;
@@ -156,8 +160,7 @@ void Engine::ScheduleReady() {
     } else if (!decision->run) {
       SetTerminal(i, JobStatus::kSkipped);
       observer_.JobNotRun(i, JobStatus::kSkipped, decision->why_not);
-    } else if (running_jobs_ < options_.parallelism) {
-      ++running_jobs_;
+    } else if (slots_.TryAcquire()) {
       jobs_[i].status = JobStatus::kRunning;
       StartAttempt(i);
     } else {
@@ -335,7 +338,9 @@ Result<exec::ProcessId> Engine::Launch(size_t i, Role role, size_t index,
   }
   Result<exec::ProcessId> id = runner_.Start(std::move(spec));
   if (!id) return id;
-  owners_[*id] = Owner{i, role, index, std::move(lines)};
+  int pgid = runner_.ProcessGroupOf(*id);
+  owners_[*id] = Owner{i, role, index, std::move(lines), pgid};
+  observer_.ProcessStarted(i, attempt, pgid);
   ++job.live;
   return id;
 }
@@ -363,6 +368,7 @@ void Engine::OnExit(exec::ProcessId id, const exec::ExitStatus& status) {
   if (it == owners_.end()) return;
   Owner owner = std::move(it->second);
   owners_.erase(it);
+  observer_.ProcessExited(owner.job, owner.pgid);
   JobState& job = jobs_[owner.job];
   // The last line may lack its newline.
   if (std::string rest = owner.lines->Finish(); !rest.empty()) {
@@ -580,7 +586,7 @@ void Engine::FinishAttempt(size_t i) {
   outcome.will_retry = outcome.status == JobStatus::kFailed && job.attempt <= planned.spec.retry;
   observer_.JobFinished(i, job.attempt, outcome);
   if (outcome.will_retry) return StartAttempt(i);
-  --running_jobs_;
+  slots_.Release();
   SetTerminal(i, outcome.status);
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/job_slots.h"
 #include "engine/plan.h"
 #include "engine/status.h"
 #include "exec/process_runner.h"
@@ -73,7 +74,12 @@ class RunObserver {
   virtual void JobFinished(size_t job, int attempt, const JobOutcome& outcome) = 0;
   // A job that never started: skipped (by its condition or a failed need) or cancelled.
   virtual void JobNotRun(size_t job, JobStatus status, std::string_view reason) = 0;
-  virtual void Flush() {}
+  // A process (step, service or readiness probe) of the job started as the
+  // leader of process group `pgid`, or exited; so that a crash of the
+  // watcher can be cleaned up after. pgid 0 means unknown.
+  virtual void ProcessStarted(size_t job, int attempt, int pgid) = 0;
+  virtual void ProcessExited(size_t job, int pgid) = 0;
+  virtual void Flush() = 0;
 };
 
 struct RunContext {
@@ -84,7 +90,9 @@ struct RunContext {
 };
 
 struct EngineOptions {
-  int parallelism = 1;                    // Jobs running at once (services do not count).
+  int parallelism = 1;  // Jobs running at once (services do not count), unless `slots` is set.
+  // Shared slots (the server's --max-jobs); when set, `parallelism` is ignored.
+  JobSlots* slots = nullptr;
   std::vector<std::string> base_env;      // Inherited environment, "KEY=VALUE".
   spec::EnvList overrides;                // --env; wins over the pipeline file's env.
   spec::EnvList secrets;                  // Exported to every step and service.
@@ -145,6 +153,7 @@ class Engine {
     Role role;
     size_t index;  // Step or service index.
     std::shared_ptr<logs::MaskedLineBuffer> lines;  // Shared with the output callback.
+    int pgid = 0;
   };
 
   // Decides every job whose needs are all done: skips it, fails it (a bad
@@ -203,7 +212,8 @@ class Engine {
   std::set<size_t> decidable_;         // Pending jobs with every need done, in plan order.
   size_t terminal_jobs_ = 0;
   std::map<exec::ProcessId, Owner> owners_;
-  int running_jobs_ = 0;
+  FixedSlots own_slots_;  // Used when options_.slots is not set.
+  JobSlots& slots_;
   bool cancelled_ = false;
   bool killed_ = false;  // A second interrupt: everything was sent SIGKILL.
 };

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "exec/fake_runner.h"
 #include "spec/parser.h"
 
@@ -48,6 +50,12 @@ class RecordingObserver final : public RunObserver {
   void JobNotRun(size_t job, JobStatus status, std::string_view reason) override {
     events.push_back(fmt::format("{} {}: {}", engine::Name(status), Name(job), reason));
   }
+  void ProcessStarted(size_t, int, int pgid) override { live_groups.insert(pgid); }
+  void ProcessExited(size_t, int pgid) override { live_groups.erase(pgid); }
+  void Flush() override { ++flushes; }
+
+  std::set<int> live_groups;
+  int flushes = 0;
 
   std::vector<std::string> events;
   std::vector<std::string> steps;
@@ -346,6 +354,7 @@ jobs:
 )"), RunStatus::kCancelled);
   EXPECT_EQ(Elapsed(), Seconds(3));
   EXPECT_EQ(runner_.running(), 0u);
+  EXPECT_TRUE(observer_->live_groups.empty());  // Every started group was reported gone.
   EXPECT_THAT(events(), ElementsAre("start train#1", "cancelled evaluate: the run was cancelled",
                                     "finish train#1 cancelled: cancelled"));
   EXPECT_THAT(observer_->steps, ElementsAre("train#1 step 0 cancelled: cancelled"));

@@ -98,6 +98,7 @@ class FakeProcessRunner final : public ProcessRunner {
     }
     if (next == running_.end() || exit_at > limit) {
       if (deadline && *deadline > clock_.Now()) clock_.Set(*deadline);
+      // A real runner would block forever here; tests get a result instead.
       return {WaitResult::Kind::kDeadline, 0, {}};
     }
     if (exit_at > clock_.Now()) clock_.Set(exit_at);

@@ -31,6 +31,7 @@ void CloseFd(int* fd) {
 LocalProcessRunner::LocalProcessRunner(const Clock& clock, Duration kill_grace)
     : clock_(clock), kill_grace_(kill_grace), buffer_(new char[kReadBufferSize]) {
   interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 LocalProcessRunner::~LocalProcessRunner() {
@@ -41,6 +42,7 @@ LocalProcessRunner::~LocalProcessRunner() {
     CloseFd(&process.output_fd);
   }
   CloseFd(&interrupt_fd_);
+  CloseFd(&wake_fd_);
 }
 
 Result<ProcessId> LocalProcessRunner::Start(ProcessSpec spec) {
@@ -146,7 +148,7 @@ ExitStatus LocalProcessRunner::Reap(Process& process) {
 
 WaitResult LocalProcessRunner::Wait(std::optional<TimePoint> deadline) {
   std::vector<pollfd> fds;
-  std::vector<std::pair<ProcessId, bool>> owners;  // Per pollfd after the first: (id, is_pidfd).
+  std::vector<std::pair<ProcessId, bool>> owners;  // Per pollfd after the two eventfds: (id, is_pidfd).
   while (true) {
     TimePoint now = clock_.Now();
     std::optional<TimePoint> wake = deadline;
@@ -162,6 +164,7 @@ WaitResult LocalProcessRunner::Wait(std::optional<TimePoint> deadline) {
     fds.clear();
     owners.clear();
     fds.push_back({interrupt_fd_, POLLIN, 0});
+    fds.push_back({wake_fd_, POLLIN, 0});
     for (auto& [id, process] : processes_) {
       if (process.output_fd >= 0) {
         fds.push_back({process.output_fd, POLLIN, 0});
@@ -172,7 +175,6 @@ WaitResult LocalProcessRunner::Wait(std::optional<TimePoint> deadline) {
     }
     int timeout_ms = -1;
     if (wake) timeout_ms = static_cast<int>(std::clamp<int64_t>((*wake - now).count(), 0, INT32_MAX));
-    if (processes_.empty() && !deadline) timeout_ms = 0;
     int ready = poll(fds.data(), fds.size(), timeout_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
@@ -183,10 +185,15 @@ WaitResult LocalProcessRunner::Wait(std::optional<TimePoint> deadline) {
       [[maybe_unused]] ssize_t n = read(interrupt_fd_, &count, sizeof count);
       return {WaitResult::Kind::kInterrupted, 0, {}};
     }
+    const bool woken = fds[1].revents & POLLIN;
+    if (woken) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof count);
+    }
     std::optional<ProcessId> exited;
-    for (size_t i = 1; i < fds.size(); ++i) {
+    for (size_t i = 2; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
-      auto [id, is_pidfd] = owners[i - 1];
+      auto [id, is_pidfd] = owners[i - 2];
       if (is_pidfd) {
         if (!exited) exited = id;
       } else {
@@ -199,8 +206,8 @@ WaitResult LocalProcessRunner::Wait(std::optional<TimePoint> deadline) {
       processes_.erase(it);
       return {WaitResult::Kind::kExited, *exited, status};
     }
+    if (woken) return {WaitResult::Kind::kWoken, 0, {}};
     if (deadline && clock_.Now() >= *deadline) return {WaitResult::Kind::kDeadline, 0, {}};
-    if (processes_.empty() && !deadline) return {WaitResult::Kind::kDeadline, 0, {}};
   }
 }
 
@@ -220,6 +227,11 @@ void LocalProcessRunner::Kill(ProcessId id) {
 int LocalProcessRunner::ProcessGroupOf(ProcessId id) const {
   auto it = processes_.find(id);
   return it == processes_.end() ? 0 : it->second.pid;
+}
+
+void LocalProcessRunner::Wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
 
 void LocalProcessRunner::Interrupt() {

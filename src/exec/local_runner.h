@@ -24,6 +24,9 @@ class LocalProcessRunner final : public ProcessRunner {
   // meant to be called from a signal handler.
   void Interrupt();
 
+  // Makes the current or next Wait() return kWoken. Thread-safe.
+  void Wake();
+
   size_t running() const { return processes_.size(); }
 
  private:
@@ -42,6 +45,7 @@ class LocalProcessRunner final : public ProcessRunner {
   const Clock& clock_;
   const Duration kill_grace_;
   int interrupt_fd_ = -1;  // eventfd written by Interrupt().
+  int wake_fd_ = -1;       // eventfd written by Wake().
   ProcessId next_id_ = 1;
   std::map<ProcessId, Process> processes_;
   std::unique_ptr<char[]> buffer_;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace tauon::exec {
 namespace {
@@ -121,13 +122,22 @@ TEST_F(LocalRunnerTest, InterruptWakesWait) {
   EXPECT_EQ(runner_.Wait(std::nullopt).kind, WaitResult::Kind::kInterrupted);
 }
 
+TEST_F(LocalRunnerTest, WakeReturnsFromAnIdleWait) {
+  std::thread waker([&] {
+    usleep(20'000);
+    runner_.Wake();
+  });
+  EXPECT_EQ(runner_.Wait(std::nullopt).kind, WaitResult::Kind::kWoken);
+  waker.join();
+}
+
 TEST_F(LocalRunnerTest, ManyProcessesAtOnce) {
   std::set<ProcessId> ids;
   for (int i = 0; i < 50; ++i) ids.insert(Start("echo " + std::to_string(i)));
   for (int i = 0; i < 50; ++i) ids.erase(WaitForExit().id);
   EXPECT_TRUE(ids.empty());
   EXPECT_EQ(runner_.running(), 0u);
-  EXPECT_EQ(runner_.Wait(std::nullopt).kind, WaitResult::Kind::kDeadline);
+  EXPECT_EQ(runner_.Wait(clock_.Now()).kind, WaitResult::Kind::kDeadline);
 }
 
 }  // namespace

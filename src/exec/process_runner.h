@@ -41,6 +41,7 @@ struct WaitResult {
     kExited,       // `id` exited with `status`; all its output was delivered first.
     kDeadline,     // The deadline passed.
     kInterrupted,  // Interrupt() was called (e.g. from a SIGINT handler).
+    kWoken,        // Someone asked the waiter to look around (e.g. a job slot freed).
   };
   Kind kind = Kind::kDeadline;
   ProcessId id = 0;
@@ -55,9 +56,9 @@ class ProcessRunner {
   // /dev/null. Fails (with the program and the reason) if it cannot start.
   virtual Result<ProcessId> Start(ProcessSpec spec) = 0;
 
-  // Blocks until a started process exits, `deadline` passes or an interrupt
-  // arrives, delivering output meanwhile. With nothing running and no
-  // deadline it returns kDeadline at once.
+  // Blocks until a started process exits, `deadline` passes, or an interrupt
+  // or wake-up arrives, delivering output meanwhile. With nothing running and
+  // no deadline it waits for an interrupt or wake-up only.
   virtual WaitResult Wait(std::optional<TimePoint> deadline) = 0;
 
   // Asks the process group of `id` to stop: SIGTERM now, SIGKILL once the

@@ -8,6 +8,7 @@
 #include "runs/workspaces.h"
 #include "spec/parser.h"
 #include "util/files.h"
+#include "util/process_identity.h"
 #include "util/strings.h"
 
 extern char** environ;
@@ -98,6 +99,7 @@ Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
   record.status = engine::RunStatus::kRunning;
   record.created_at = clock.Now();
   record.started_at = record.created_at;
+  record.owner = ProcessIdentity::Self().ToString();
   Result<int64_t> id = store.CreateRun(record);
   if (!id) return std::unexpected(id.error());
   run_id_ = *id;

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/process_identity.h"
+
 namespace tauon::runs {
 namespace {
 
@@ -146,6 +148,21 @@ void RunRecorder::JobFinished(size_t job, int attempt, const engine::JobOutcome&
 void RunRecorder::JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) {
   Batch();
   Check(store_.SetJobNotRun(job_id(job, 1), status, std::string(reason)));
+}
+
+void RunRecorder::ProcessStarted(size_t, int, int pgid) {
+  if (pgid <= 0) return;
+  // The leader may already be gone (a quick step): then so is its group.
+  std::optional<ProcessIdentity> leader = ProcessIdentity::Of(pgid);
+  if (!leader) return;
+  Batch();
+  Check(store_.AddProcess(run_id_, pgid, leader->ToString()));
+}
+
+void RunRecorder::ProcessExited(size_t, int pgid) {
+  if (pgid <= 0) return;
+  Batch();
+  Check(store_.RemoveProcess(run_id_, pgid));
 }
 
 std::filesystem::path RunRecorder::LogPath(size_t job, int attempt,

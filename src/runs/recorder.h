@@ -39,6 +39,8 @@ class RunRecorder final : public engine::RunObserver {
   void JobMessage(size_t job, int attempt, std::string_view message) override;
   void JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) override;
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
+  void ProcessStarted(size_t job, int attempt, int pgid) override;
+  void ProcessExited(size_t job, int pgid) override;
   // Commits the state changes since the last Flush().
   void Flush() override;
 

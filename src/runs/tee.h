@@ -37,6 +37,12 @@ class ObserverTee final : public engine::RunObserver {
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override {
     for (auto* o : observers_) o->JobNotRun(job, status, reason);
   }
+  void ProcessStarted(size_t job, int attempt, int pgid) override {
+    for (auto* o : observers_) o->ProcessStarted(job, attempt, pgid);
+  }
+  void ProcessExited(size_t job, int pgid) override {
+    for (auto* o : observers_) o->ProcessExited(job, pgid);
+  }
   void Flush() override {
     for (auto* o : observers_) o->Flush();
   }

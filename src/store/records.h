@@ -25,6 +25,7 @@ struct RunRecord {
   TimePoint created_at;
   std::optional<TimePoint> started_at;
   std::optional<TimePoint> finished_at;
+  std::string owner;  // ProcessIdentity of the process executing it; "" if none yet.
 };
 
 struct JobRecord {

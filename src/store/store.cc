@@ -81,6 +81,17 @@ CREATE TABLE artifacts (
   UNIQUE (job_id, path)
 );
 )sql",
+    // 2: who runs a run, and the process groups it started, for crash recovery.
+    R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE TABLE processes (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  pgid INTEGER NOT NULL,
+  leader TEXT NOT NULL
+);
+CREATE INDEX processes_by_run ON processes(run_id, pgid);
+)sql",
 };
 
 std::optional<std::string> TimeText(const std::optional<TimePoint>& t) {
@@ -108,7 +119,7 @@ std::vector<std::string> JsonStrings(const std::string& text) {
 
 constexpr std::string_view kRunColumns =
     "id, repo, commit_sha, branch, event, pipeline, message, author, status, error, created_at, "
-    "started_at, finished_at";
+    "started_at, finished_at, owner";
 
 RunRecord ReadRun(const Statement& row) {
   RunRecord run;
@@ -125,6 +136,7 @@ RunRecord ReadRun(const Statement& row) {
   run.created_at = TimeColumn(row, 10).value_or(TimePoint{});
   run.started_at = TimeColumn(row, 11);
   run.finished_at = TimeColumn(row, 12);
+  run.owner = row.Text(13);
   return run;
 }
 
@@ -182,7 +194,7 @@ Status Store::Migrate() {
 Result<int64_t> Store::CreateRun(const RunRecord& run) {
   Result<Statement> insert = db_->Prepare(
       "INSERT INTO runs (repo, commit_sha, branch, event, pipeline, message, author, status, "
-      "error, created_at, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+      "error, created_at, started_at, finished_at, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!insert) return std::unexpected(insert.error());
   insert->Bind(1, run.repo)
       .Bind(2, run.commit)
@@ -195,16 +207,59 @@ Result<int64_t> Store::CreateRun(const RunRecord& run) {
       .Bind(9, run.error)
       .Bind(10, FormatTime(run.created_at))
       .Bind(11, TimeText(run.started_at))
-      .Bind(12, TimeText(run.finished_at));
+      .Bind(12, TimeText(run.finished_at))
+      .Bind(13, run.owner);
   if (Status ok = insert->Run(); !ok) return std::unexpected(ok.error());
   return db_->LastInsertId();
 }
 
-Status Store::StartRun(int64_t run_id, TimePoint at) {
-  Result<Statement> update =
-      db_->Prepare("UPDATE runs SET status = 'running', started_at = ? WHERE id = ?");
+Status Store::StartRun(int64_t run_id, TimePoint at, const std::string& owner) {
+  Result<Statement> update = db_->Prepare(
+      "UPDATE runs SET status = 'running', started_at = ?, owner = ? WHERE id = ?");
   if (!update) return std::unexpected(update.error());
-  return update->Bind(1, FormatTime(at)).Bind(2, run_id).Run();
+  return update->Bind(1, FormatTime(at)).Bind(2, owner).Bind(3, run_id).Run();
+}
+
+Status Store::AddProcess(int64_t run_id, int pgid, const std::string& leader) {
+  Result<Statement> insert =
+      db_->Prepare("INSERT INTO processes (run_id, pgid, leader) VALUES (?,?,?)");
+  if (!insert) return std::unexpected(insert.error());
+  return insert->Bind(1, run_id).Bind(2, pgid).Bind(3, leader).Run();
+}
+
+Status Store::RemoveProcess(int64_t run_id, int pgid) {
+  Result<Statement> remove = db_->Prepare("DELETE FROM processes WHERE run_id = ? AND pgid = ?");
+  if (!remove) return std::unexpected(remove.error());
+  return remove->Bind(1, run_id).Bind(2, pgid).Run();
+}
+
+Result<std::vector<std::pair<int, std::string>>> Store::GetProcesses(int64_t run_id) {
+  Result<Statement> query =
+      db_->Prepare("SELECT pgid, leader FROM processes WHERE run_id = ? ORDER BY id");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, run_id);
+  return Collect<std::pair<int, std::string>>(*query, [](const Statement& row) {
+    return std::pair(static_cast<int>(row.Int(0)), row.Text(1));
+  });
+}
+
+Status Store::InterruptRun(int64_t run_id, TimePoint at, const std::string& why) {
+  return db_->Transaction([&]() -> Status {
+    for (const char* sql :
+         {"UPDATE steps SET status = 'cancelled', error = ?2, finished_at = ?3 WHERE status = "
+          "'running' AND job_id IN (SELECT id FROM jobs WHERE run_id = ?1)",
+          "UPDATE jobs SET status = 'cancelled', error = ?2, finished_at = CASE WHEN started_at "
+          "IS NULL THEN NULL ELSE ?3 END WHERE run_id = ?1 AND status IN ('pending', 'running')",
+          "UPDATE runs SET status = 'interrupted', error = ?2, finished_at = ?3 WHERE id = ?1",
+          "DELETE FROM processes WHERE run_id = ?1"}) {
+      Result<Statement> update = db_->Prepare(sql);
+      if (!update) return std::unexpected(update.error());
+      if (Status ok = update->Bind(1, run_id).Bind(2, why).Bind(3, FormatTime(at)).Run(); !ok) {
+        return ok;
+      }
+    }
+    return Ok();
+  });
 }
 
 Status Store::FinishRun(int64_t run_id, engine::RunStatus status, TimePoint at,

@@ -21,13 +21,25 @@ class Store {
 
   // Runs.
   Result<int64_t> CreateRun(const RunRecord& run);
-  Status StartRun(int64_t run_id, TimePoint at);
+  // `owner`: the ProcessIdentity of the process that executes the run.
+  Status StartRun(int64_t run_id, TimePoint at, const std::string& owner);
   Status FinishRun(int64_t run_id, engine::RunStatus status, TimePoint at,
                    const std::string& error = "");
   Result<std::optional<RunRecord>> GetRun(int64_t run_id);
   Result<std::optional<int64_t>> LatestRunId();
   // Newest first.
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter);
+
+  // Marks a run whose executor died as interrupted: its running and pending
+  // jobs and running steps become cancelled with `why`, and its recorded
+  // processes are forgotten.
+  Status InterruptRun(int64_t run_id, TimePoint at, const std::string& why);
+
+  // Process groups a run started and that may still be running: (pgid,
+  // ProcessIdentity of the group's leader).
+  Status AddProcess(int64_t run_id, int pgid, const std::string& leader);
+  Status RemoveProcess(int64_t run_id, int pgid);
+  Result<std::vector<std::pair<int, std::string>>> GetProcesses(int64_t run_id);
 
   // Jobs. A job has one row per attempt.
   Result<int64_t> CreateJob(const JobRecord& job);

@@ -41,7 +41,7 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, RunLifecycle) {
   int64_t id = NewRun();
   TimePoint start(Duration(1'700'000'001'000));
-  ASSERT_TRUE(store_->StartRun(id, start).has_value());
+  ASSERT_TRUE(store_->StartRun(id, start, "boot:1:2").has_value());
   ASSERT_TRUE(store_->FinishRun(id, engine::RunStatus::kFailed, start + Duration(2500), "boom"));
   Result<std::optional<RunRecord>> run = store_->GetRun(id);
   ASSERT_TRUE(run.has_value() && run->has_value());
