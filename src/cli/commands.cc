@@ -10,6 +10,7 @@
 #include "cli/console.h"
 #include "exec/local_runner.h"
 #include "runs/local_run.h"
+#include "runs/log_follower.h"
 #include "runs/recovery.h"
 #include "spec/dotenv.h"
 #include "spec/parser.h"
@@ -454,6 +455,33 @@ int LogsCommand(const fs::path& data_dir, const std::string& run, const std::str
     return kExitUsage;
   }
   return kExitOk;
+}
+
+int LocalFollowCommand(const fs::path& data_dir, const std::string& run) {
+  Result<std::optional<int64_t>> wanted = ParseRunArgument(run);
+  if (!wanted) {
+    PrintError("{}", wanted.error().message);
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<store::Store>> store = OpenExistingStore(data_dir);
+  Result<int64_t> id = store ? ResolveRunId(**store, *wanted) : std::unexpected(store.error());
+  if (!id) {
+    PrintError("{}", id.error().message);
+    return kExitFailed;
+  }
+  runs::LogFollower follower(**store, data_dir, *id);
+  EventPrinter printer(stdout, Style::For(stdout));
+  while (true) {
+    bool finished = false;
+    Result<std::vector<runs::LogFollower::Event>> events = follower.Poll(&finished);
+    if (!events) {
+      PrintError("{}", events.error().message);
+      return kExitFailed;
+    }
+    for (const auto& event : *events) printer.Print(event.type, event.data);
+    if (finished) return ExitCodeOf(printer.final_status());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 int ArtifactsCommand(const fs::path& data_dir, const std::string& run, bool json) {

@@ -47,6 +47,8 @@ int ShowCommand(const std::filesystem::path& data_dir, const std::string& run, b
 // each job (or of `attempt`).
 int LogsCommand(const std::filesystem::path& data_dir, const std::string& run,
                 const std::string& selector, std::optional<int> attempt, bool timestamps);
+// Follows a run in a local data directory until it ends; exit code as for `tauon run`.
+int LocalFollowCommand(const std::filesystem::path& data_dir, const std::string& run);
 int ArtifactsCommand(const std::filesystem::path& data_dir, const std::string& run, bool json);
 
 }  // namespace tauon::cli

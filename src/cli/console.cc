@@ -167,6 +167,36 @@ void ConsoleReporter::JobNotRun(size_t job, engine::JobStatus status, std::strin
                           status == engine::JobStatus::kFailed ? kRed : kYellow));
 }
 
+void EventPrinter::Print(const std::string& type, const nlohmann::json& data) {
+  auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : ""; };
+  std::string line;
+  if (type == "line") {
+    line = fmt::format("{} | {}", style_.Paint(text(data["job"]), "36"), text(data["text"]));
+  } else if (type == "job") {
+    std::string status = text(data["status"]);
+    if (status == "pending") return;
+    std::string error = text(data["error"]);
+    line = fmt::format("{} | {}{}", style_.Paint(text(data["job"]), "36"), style_.Status(status),
+                       error.empty() || status == "success" ? "" : ": " + error);
+  } else if (type == "run") {
+    std::string status = text(data["status"]);
+    if (status != "queued" && status != "running") final_status_ = status;
+    line = style_.Paint(fmt::format("run {} {}", data["id"].dump(), status), "1");
+  } else if (type == "error") {
+    line = style_.Paint("error: " + text(data["error"]), "31");
+  } else {
+    return;
+  }
+  fmt::print(out_, "{}\n", line);
+  fflush(out_);
+}
+
+int ExitCodeOf(std::string_view run_status) {
+  if (run_status == "success") return 0;
+  if (run_status == "cancelled") return 130;
+  return 1;
+}
+
 std::string RenderRun(const nlohmann::json& run, const Style& style, bool detailed) {
   std::string out;
   if (detailed) {

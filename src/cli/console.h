@@ -51,6 +51,24 @@ class ConsoleReporter final : public engine::RunObserver {
   std::string pending_;  // Printed at the next Flush().
 };
 
+// Prints the events of a followed run (runs::LogFollower's, or the API's
+// Server-Sent Events): output lines behind their job, job and run results.
+class EventPrinter {
+ public:
+  EventPrinter(FILE* out, Style style) : out_(out), style_(style) {}
+  void Print(const std::string& type, const nlohmann::json& data);
+  // The run's status once a "run" event said it ended; "" before.
+  const std::string& final_status() const { return final_status_; }
+
+ private:
+  FILE* out_;
+  Style style_;
+  std::string final_status_;
+};
+
+// The exit code for a run's final status: 0 success, 130 cancelled, 1 otherwise.
+int ExitCodeOf(std::string_view run_status);
+
 // The jobs table of a run resource (api::RunJson): one row per job with its
 // status, attempt, duration and tests, failing tests and errors beneath.
 // `detailed` adds the run header, steps, artifacts and warnings.

@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/remote.h"
+#include "notify/notifier.h"
+#include "server/server.h"
 #include "util/strings.h"
 
 namespace {
@@ -29,7 +32,29 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir,
                  "Where runs, logs and artifacts are kept (default: .tauon, or $TAUON_DATA_DIR)")
       ->capture_default_str();
+  std::string server_url;
+  app.add_option("--server", server_url,
+                 "The tauon server for remote commands (default: $TAUON_SERVER, else "
+                 "http://127.0.0.1:8080); runs, show and logs read it instead of --data-dir");
   int exit_code = 0;
+  // The command that was given runs after parsing, so that stray arguments
+  // are refused before anything happens.
+  std::vector<std::pair<CLI::App*, std::function<void()>>> actions;
+  auto remote = [&](auto&& command) {
+    tauon::Result<tauon::cli::Remote> connected =
+        tauon::cli::ConnectRemote(server_url, data_dir);
+    if (!connected) {
+      fmt::print(stderr, "tauon: error: {}\n", connected.error().message);
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = command(*connected);
+  };
+  // runs, show and logs go to a server when one is named.
+  auto use_server = [&] {
+    const char* env_server = getenv("TAUON_SERVER");
+    return !server_url.empty() || (env_server && *env_server);
+  };
 
   // tauon run
   tauon::cli::RunOptions run;
@@ -82,7 +107,14 @@ int main(int argc, char** argv) {
     if (!repo.empty()) runs.repo = repo;
     if (!branch.empty()) runs.branch = branch;
     if (!status.empty()) runs.status = status;
-    exit_code = tauon::cli::RunsCommand(runs);
+    if (!use_server()) {
+      exit_code = tauon::cli::RunsCommand(runs);
+      return;
+    }
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::RemoteRunsCommand(r, runs.repo, runs.branch, runs.status, runs.limit,
+                                           runs.json);
+    });
   };
 
   // tauon show
@@ -91,7 +123,15 @@ int main(int argc, char** argv) {
   CLI::App* show_cmd = app.add_subcommand("show", "Show a run: jobs, steps, tests and artifacts");
   show_cmd->add_option("run", show_run, "Run id, or 'last'")->required();
   show_cmd->add_flag("--json", show_json, "Print JSON");
-  auto show_action = [&] { exit_code = tauon::cli::ShowCommand(data_dir, show_run, show_json); };
+  auto show_action = [&] {
+    if (!use_server()) {
+      exit_code = tauon::cli::ShowCommand(data_dir, show_run, show_json);
+      return;
+    }
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::RemoteShowCommand(r, show_run, show_json);
+    });
+  };
 
   // tauon logs
   std::string logs_run, logs_selector;
@@ -100,10 +140,22 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("run", logs_run, "Run id, or 'last'")->required();
   logs_cmd->add_option("job", logs_selector, "JOB or JOB/STEP (a step name or number)");
   logs_cmd->add_flag("--timestamps", timestamps, "Show when each line was written");
+  bool follow = false;
+  logs_cmd->add_flag("-f,--follow", follow, "Follow the run's output until it ends");
   int logs_attempt = 0;
   logs_cmd->add_option("--attempt", logs_attempt, "Show this attempt of the jobs (default: latest)")
       ->check(CLI::PositiveNumber);
   auto logs_action = [&] {
+    if (follow) {
+      if (!use_server()) {
+        exit_code = tauon::cli::LocalFollowCommand(data_dir, logs_run);
+        return;
+      }
+      remote([&](const tauon::cli::Remote& r) {
+        return tauon::cli::RemoteFollowCommand(r, logs_run);
+      });
+      return;
+    }
     exit_code = tauon::cli::LogsCommand(data_dir, logs_run, logs_selector,
                                         logs_attempt ? std::optional<int>(logs_attempt)
                                                      : std::nullopt,
@@ -119,6 +171,119 @@ int main(int argc, char** argv) {
   auto artifacts_action = [&] {
     exit_code = tauon::cli::ArtifactsCommand(data_dir, artifacts_run, artifacts_json);
   };
+
+  for (auto& [command, action] :
+       std::initializer_list<std::pair<CLI::App*, std::function<void()>>>{
+           {run_cmd, run_action},
+           {validate_cmd, validate_action},
+           {runs_cmd, runs_action},
+           {show_cmd, show_action},
+           {logs_cmd, logs_action},
+           {artifacts_cmd, artifacts_action}}) {
+    actions.emplace_back(command, action);
+  }
+
+  // tauon serve
+  tauon::server::ServeOptions serve;
+  std::vector<std::string> notify_specs;
+  bool no_requeue = false;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Serve: watch repositories, run their pipelines, HTTP API and webhooks");
+  serve_cmd->add_option("--listen", serve.listen, "Address to listen on (default: 127.0.0.1:8080)");
+  serve_cmd->add_option("--max-jobs", serve.max_jobs,
+                        "Jobs running at once, over all runs (default: cores)")
+      ->check(CLI::Range(1, 1024));
+  serve_cmd->add_option("--notify", notify_specs,
+                        "Where to send run results: slack=URL, dingtalk=URL[,secret=S] or "
+                        "webhook=URL (repeatable)")
+      ->allow_extra_args(false);
+  serve_cmd->add_flag("--no-requeue", no_requeue,
+                      "Do not re-queue runs a dead server left interrupted");
+  serve_cmd->add_option("--public-url", serve.public_url,
+                        "Base URL of this server in notification links (default: http://LISTEN)");
+  actions.emplace_back(serve_cmd, [&] {
+    serve.data_dir = data_dir;
+    serve.requeue_interrupted = no_requeue ? 0 : 1;
+    for (const std::string& spec : notify_specs) {
+      tauon::Result<tauon::notify::Channel> channel = tauon::notify::ParseChannel(spec);
+      if (!channel) {
+        fmt::print(stderr, "tauon: error: {}\n", channel.error().message);
+        exit_code = kExitUsage;
+        return;
+      }
+      serve.notify.push_back(*channel);
+    }
+    exit_code = tauon::server::Serve(serve);
+  });
+
+  // tauon repo add|list|remove
+  CLI::App* repo_cmd = app.add_subcommand("repo", "Manage the repositories a server watches");
+  repo_cmd->require_subcommand(1);
+  tauon::cli::RepoAddOptions repo_add;
+  std::string secret_file;
+  CLI::App* repo_add_cmd = repo_cmd->add_subcommand("add", "Watch a repository");
+  repo_add_cmd->add_option("name", repo_add.name, "A name for it")->required();
+  repo_add_cmd->add_option("url", repo_add.url, "Its clone URL or path")->required();
+  repo_add_cmd->add_option("--branch", repo_add.branches,
+                           "Only branches matching this glob (repeatable; default: all)")
+      ->allow_extra_args(false);
+  repo_add_cmd->add_option("--poll", repo_add.poll, "How often to fetch (default: 10s, min 1s)");
+  repo_add_cmd->add_option("--webhook-secret-file", secret_file,
+                           "File holding the secret that signs its webhooks");
+  actions.emplace_back(repo_add_cmd, [&] {
+    if (!secret_file.empty()) repo_add.webhook_secret_file = secret_file;
+    remote([&](const tauon::cli::Remote& r) { return tauon::cli::RepoAddCommand(r, repo_add); });
+  });
+  bool repo_list_json = false;
+  CLI::App* repo_list_cmd = repo_cmd->add_subcommand("list", "List the watched repositories");
+  repo_list_cmd->add_flag("--json", repo_list_json, "Print JSON");
+  actions.emplace_back(repo_list_cmd, [&] {
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::RepoListCommand(r, repo_list_json);
+    });
+  });
+  std::string repo_remove_name;
+  CLI::App* repo_remove_cmd = repo_cmd->add_subcommand("remove", "Stop watching a repository");
+  repo_remove_cmd->add_option("name", repo_remove_name, "Its name")->required();
+  actions.emplace_back(repo_remove_cmd, [&] {
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::RepoRemoveCommand(r, repo_remove_name);
+    });
+  });
+
+  // tauon trigger
+  std::string trigger_repo, trigger_ref;
+  bool trigger_json = false;
+  CLI::App* trigger_cmd =
+      app.add_subcommand("trigger", "Queue a run of a watched repository on the server");
+  trigger_cmd->add_option("repo", trigger_repo, "The repository's name")->required();
+  trigger_cmd->add_option("--ref", trigger_ref, "Branch, tag or commit (default: its HEAD)");
+  trigger_cmd->add_flag("--json", trigger_json, "Print the queued run as JSON");
+  actions.emplace_back(trigger_cmd, [&] {
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::TriggerCommand(r, trigger_repo, trigger_ref, trigger_json);
+    });
+  });
+
+  // tauon cancel / rerun
+  std::string cancel_run;
+  CLI::App* cancel_cmd = app.add_subcommand("cancel", "Cancel a queued or running run on the server");
+  cancel_cmd->add_option("run", cancel_run, "Run id, or 'last'")->required();
+  actions.emplace_back(cancel_cmd, [&] {
+    remote([&](const tauon::cli::Remote& r) { return tauon::cli::CancelCommand(r, cancel_run); });
+  });
+  std::string rerun_run;
+  bool rerun_failed = false, rerun_json = false;
+  CLI::App* rerun_cmd = app.add_subcommand("rerun", "Run a finished run's commit again on the server");
+  rerun_cmd->add_option("run", rerun_run, "Run id, or 'last'")->required();
+  rerun_cmd->add_flag("--failed", rerun_failed,
+                      "Only the jobs that did not succeed; succeeded ones are reused");
+  rerun_cmd->add_flag("--json", rerun_json, "Print the queued run as JSON");
+  actions.emplace_back(rerun_cmd, [&] {
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::RerunCommand(r, rerun_run, rerun_failed, rerun_json);
+    });
+  });
 
   try {
     app.parse(argc, argv);
@@ -152,11 +317,11 @@ int main(int argc, char** argv) {
                extras.front(), app.get_subcommands().front()->get_name());
     return kExitUsage;
   }
-  const std::pair<CLI::App*, std::function<void()>> actions[] = {
-      {run_cmd, run_action},   {validate_cmd, validate_action},   {runs_cmd, runs_action},
-      {show_cmd, show_action}, {logs_cmd, logs_action}, {artifacts_cmd, artifacts_action}};
   for (const auto& [command, action] : actions) {
-    if (command->parsed()) action();
+    if (command->parsed()) {
+      action();
+      break;
+    }
   }
   return exit_code;
 }

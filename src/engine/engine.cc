@@ -91,6 +91,11 @@ Engine::Engine(const Plan& plan, RunContext context, EngineOptions options,
     for (size_t need : plan.jobs[i].needs) dependants_[need].push_back(i);
     if (plan.jobs[i].needs.empty()) decidable_.insert(i);
   }
+  for (size_t i : options_.succeeded) {
+    if (i >= jobs_.size() || IsTerminal(jobs_[i].status)) continue;
+    decidable_.erase(i);
+    SetTerminal(i, JobStatus::kSuccess);
+  }
 }
 
 RunStatus Engine::Execute() {

@@ -96,6 +96,9 @@ struct EngineOptions {
   std::vector<std::string> base_env;      // Inherited environment, "KEY=VALUE".
   spec::EnvList overrides;                // --env; wins over the pipeline file's env.
   spec::EnvList secrets;                  // Exported to every step and service.
+  // Jobs that already succeeded (reused from an earlier run): they count as
+  // succeeded from the start and are never run or reported.
+  std::vector<size_t> succeeded;
   // Masks secrets in all output before the observer sees it; may be null.
   const logs::SecretMasker* masker = nullptr;
 };

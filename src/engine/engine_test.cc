@@ -500,6 +500,35 @@ TEST_F(EngineTest, OutputIsMaskedAndSplitIntoLines) {
   EXPECT_EQ(observer_->output, "a/0: password is ***\na/0: no newline at the end\n");
 }
 
+TEST_F(EngineTest, ReusedJobsCountAsSucceededAndNeverRun) {
+  options_.succeeded = {0, 1};  // lint and train, from an earlier run.
+  EXPECT_EQ(Run(R"(
+jobs:
+  lint: { steps: [ { run: lint } ] }
+  train: { needs: [lint], steps: [ { run: train } ] }
+  evaluate: { needs: [train], steps: [ { run: evaluate } ] }
+)"), RunStatus::kSuccess);
+  EXPECT_THAT(runner_.scripts(), ElementsAre("evaluate"));
+  EXPECT_THAT(events(), ElementsAre("start evaluate#1", "finish evaluate#1 success"));
+  EXPECT_EQ(engine_->job_status(0), JobStatus::kSuccess);
+}
+
+TEST_F(EngineTest, SharedSlotsThatAreTakenMakeJobsWait) {
+  // Another run holds the only slot: nothing starts until it is released.
+  class Slots final : public JobSlots {
+   public:
+    bool TryAcquire() override { return ++tries > 2; }
+    void Release() override { ++released; }
+    int tries = 0;
+    int released = 0;
+  } slots;
+  options_.slots = &slots;
+  runner_.On("wait", {Seconds(1), 0, ""});
+  EXPECT_EQ(Run("jobs: { a: { steps: [ { run: wait } ] }, b: { steps: [ { run: wait } ] } }"),
+            RunStatus::kSuccess);
+  EXPECT_EQ(slots.released, 2);
+}
+
 TEST_F(EngineTest, MatrixJobsRunAsSeparateJobs) {
   EXPECT_EQ(Run(R"(
 jobs:

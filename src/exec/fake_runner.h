@@ -89,6 +89,10 @@ class FakeProcessRunner final : public ProcessRunner {
     for (TimePoint t : interrupts_) {
       if (!interrupt || t < *interrupt) interrupt = t;
     }
+    if (next == running_.end() && !deadline && !interrupt) {
+      // A real runner would block until woken; here the caller is woken at once.
+      return {WaitResult::Kind::kWoken, 0, {}};
+    }
     TimePoint exit_at = next == running_.end() ? TimePoint::max() : next->second.exit_at;
     TimePoint limit = deadline.value_or(TimePoint::max());
     if (interrupt && *interrupt <= exit_at && *interrupt <= limit) {
@@ -98,7 +102,6 @@ class FakeProcessRunner final : public ProcessRunner {
     }
     if (next == running_.end() || exit_at > limit) {
       if (deadline && *deadline > clock_.Now()) clock_.Set(*deadline);
-      // A real runner would block forever here; tests get a result instead.
       return {WaitResult::Kind::kDeadline, 0, {}};
     }
     if (exit_at > clock_.Now()) clock_.Set(exit_at);

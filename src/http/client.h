@@ -14,7 +14,10 @@ struct ClientRequest {
   std::string url;
   Headers headers;
   std::string body;
-  Duration timeout{10'000};  // Connect, send and receive, each.
+  // Connect (with DNS and TLS), send and receive, each. Receiving is the
+  // whole response for Fetch and each read for FetchStream. A DNS lookup
+  // that hangs can take longer: getaddrinfo cannot be cancelled.
+  Duration timeout{10'000};
 };
 
 struct ClientResponse {
@@ -24,14 +27,20 @@ struct ClientResponse {
 };
 
 // Sends `request` and reads the whole response. Fails on connection errors,
-// timeouts, TLS errors and malformed responses (not on 4xx/5xx statuses).
-// Error messages never contain the request's headers or body.
+// timeouts, TLS errors and malformed responses (not on 4xx/5xx statuses);
+// redirects are returned, not followed. Error messages never contain the
+// request's headers or body, nor the URL's userinfo or query. Userinfo in
+// the URL ("https://user:token@host/") is sent as Basic authorization
+// unless the request has an Authorization header. Bodies above 256 MiB
+// fail: use FetchStream. Certificates are checked against OpenSSL's default
+// paths (SSL_CERT_FILE and SSL_CERT_DIR override them). Thread-safe.
 Result<ClientResponse> Fetch(const ClientRequest& request);
 
 // Sends `request` and passes the response body to `on_data` as it arrives
 // (for Server-Sent Events), until the server ends it, `on_data` returns
 // false, or nothing arrives for `request.timeout`. Returns the status and
-// headers (body empty).
+// headers (body empty); a stream that stalls for `request.timeout` or is
+// cut before its end fails, after passing on what arrived.
 Result<ClientResponse> FetchStream(const ClientRequest& request,
                                    const std::function<bool(std::string_view)>& on_data);
 

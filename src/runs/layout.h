@@ -1,6 +1,9 @@
 // Where a run's files live in the data directory:
 //
 //   DATA/tauon.db                          the store
+//   DATA/token                             the server's API token (0600)
+//   DATA/mirrors/REPO.git                  the server's copies of registered repositories
+//   DATA/secrets/REPO.webhook              webhook secrets (0600)
 //   DATA/artifacts/sha256/ab/cdef...       artifact contents
 //   DATA/runs/ID/checkout/                 the run's commit, checked out once
 //   DATA/runs/ID/work/ws-N/                job workspaces, reused from job to job
@@ -19,6 +22,16 @@ class DataLayout {
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path database() const { return root_ / "tauon.db"; }
+  // The server's API token (mode 0600).
+  std::filesystem::path token() const { return root_ / "token"; }
+  // The server's bare copy of a registered repository.
+  std::filesystem::path mirror(const std::string& repo) const {
+    return root_ / "mirrors" / (repo + ".git");
+  }
+  // A repository's webhook secret (mode 0600): kept out of the database.
+  std::filesystem::path webhook_secret(const std::string& repo) const {
+    return root_ / "secrets" / (repo + ".webhook");
+  }
   std::filesystem::path artifacts() const { return root_ / "artifacts"; }
   std::filesystem::path run(int64_t run_id) const {
     return root_ / "runs" / std::to_string(run_id);

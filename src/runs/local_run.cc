@@ -57,6 +57,7 @@ Result<std::unique_ptr<PreparedRun>> PreparedRun::Prepare(RunRequest request) {
     source = std::move(**text);
   }
 
+  if (request.branch) run->commit_.branch = *request.branch;
   auto pipeline = spec::ParsePipeline(source);
   if (!pipeline) return Fail("{}", spec::FormatDiagnostics(file_name, source, pipeline.error()));
   run->pipeline_ = std::move(*pipeline);
@@ -106,6 +107,11 @@ Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
   return *id;
 }
 
+Status PreparedRun::Attach(store::Store& store, int64_t run_id, const Clock& clock) {
+  run_id_ = run_id;
+  return store.StartRun(run_id, clock.Now(), ProcessIdentity::Self().ToString());
+}
+
 Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLayout& layout,
                                                exec::ProcessRunner& runner, const Clock& clock,
                                                engine::RunObserver& observer) {
@@ -122,16 +128,37 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
   if (!checked_out) return fail_run(checked_out.error());
 
   RunRecorder recorder(store, layout, run_id_, plan_, clock);
-  if (Status created = recorder.CreateJobs(); !created) return fail_run(created.error());
+  std::map<size_t, int64_t> reused;  // Plan index -> the earlier job reused.
+  for (size_t i = 0; i < plan_.jobs.size(); ++i) {
+    if (auto it = request_.reuse.find(plan_.jobs[i].name); it != request_.reuse.end()) {
+      reused[i] = it->second;
+    }
+  }
+  Result<std::map<size_t, int64_t>> reused_rows = recorder.CreateJobs(reused);
+  if (!reused_rows) return fail_run(reused_rows.error());
   std::vector<std::string> secret_values;
   for (const auto& [key, value] : request_.secrets) secret_values.push_back(value);
   logs::SecretMasker masker(secret_values);
   ObserverTee tee({&recorder, &observer});
   RunWorkspaces workspaces(layout, run_id_, plan_, store, recorder, masker, tee,
                            request_.keep_workspaces);
+  if (!reused.empty()) {
+    // Reused jobs' artifacts are restored into their dependants like any other.
+    Result<std::vector<store::ArtifactRecord>> artifacts = store.GetRunArtifacts(run_id_);
+    if (!artifacts) return fail_run(artifacts.error());
+    for (const auto& [job, row] : *reused_rows) {
+      std::vector<store::ArtifactRecord> of_job;
+      for (const store::ArtifactRecord& artifact : *artifacts) {
+        if (artifact.job_id == row) of_job.push_back(artifact);
+      }
+      workspaces.AddUpstreamArtifacts(job, std::move(of_job));
+    }
+  }
 
   engine::EngineOptions options;
   options.parallelism = std::max(1, request_.parallelism);
+  options.slots = request_.slots;
+  for (const auto& [job, row] : reused) options.succeeded.push_back(job);
   for (char** var = environ; *var; ++var) options.base_env.emplace_back(*var);
   options.overrides = request_.env_overrides;
   options.secrets = request_.secrets;

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,13 @@ struct RunRequest {
   spec::EnvList env_overrides;
   spec::EnvList secrets;
   bool keep_workspaces = false;
+  // The branch the run is for, when `ref` is a commit id (the server's runs).
+  std::optional<std::string> branch;
+  // Shared job slots (the server's --max-jobs); `parallelism` when null.
+  engine::JobSlots* slots = nullptr;
+  // Jobs (by name) that succeeded in an earlier run of the same commit and
+  // are reused instead of run again: name -> that job's store id.
+  std::map<std::string, int64_t> reuse;
 };
 
 class PreparedRun {
@@ -52,6 +61,9 @@ class PreparedRun {
 
   // Records the run as running in `store` and returns its id.
   Result<int64_t> Record(store::Store& store, const Clock& clock);
+  // Takes over run `run_id`, recorded (queued) by someone else, and marks it
+  // running, owned by this process.
+  Status Attach(store::Store& store, int64_t run_id, const Clock& clock);
 
   // Checks out the commit and executes the recorded run to its end, then
   // records how it ended. `observer` sees every event after it is recorded.

@@ -37,9 +37,16 @@ void RunRecorder::Flush() {
   if (store_.database().in_transaction()) Check(store_.database().Commit());
 }
 
-Status RunRecorder::CreateJobs() {
-  return store_.database().Transaction([&]() -> Status {
+Result<std::map<size_t, int64_t>> RunRecorder::CreateJobs(const std::map<size_t, int64_t>& reused) {
+  std::map<size_t, int64_t> copies;
+  Status done = store_.database().Transaction([&]() -> Status {
     for (size_t i = 0; i < plan_.jobs.size(); ++i) {
+      if (auto it = reused.find(i); it != reused.end()) {
+        Result<int64_t> copy = store_.ReuseJob(it->second, run_id_);
+        if (!copy) return std::unexpected(copy.error());
+        copies[i] = *copy;
+        continue;
+      }
       store::JobRecord record;
       record.run_id = run_id_;
       record.name = plan_.jobs[i].name;
@@ -52,6 +59,8 @@ Status RunRecorder::CreateJobs() {
     }
     return Ok();
   });
+  if (!done) return std::unexpected(done.error());
+  return copies;
 }
 
 int64_t RunRecorder::job_id(size_t job, int attempt) const {

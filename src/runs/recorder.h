@@ -21,8 +21,11 @@ class RunRecorder final : public engine::RunObserver {
               const engine::Plan& plan, const Clock& clock);
   ~RunRecorder() override;
 
-  // Creates a pending row for every job of the plan. Call before Execute().
-  Status CreateJobs();
+  // Creates a pending row for every job of the plan, except those in
+  // `reused` (plan index -> a succeeded job of an earlier run), which are
+  // copied from that run instead. Returns plan index -> the copy's id.
+  // Call before Execute().
+  Result<std::map<size_t, int64_t>> CreateJobs(const std::map<size_t, int64_t>& reused = {});
 
   // The store id of a job attempt's row; 0 if it has none yet.
   int64_t job_id(size_t job, int attempt) const;

@@ -23,6 +23,12 @@ class RunWorkspaces final : public engine::JobHost {
                 const logs::SecretMasker& masker, engine::RunObserver& notes,
                 bool keep_workspaces);
 
+  // Artifacts of a job that is not run but reused from an earlier run, for
+  // its dependants' workspaces.
+  void AddUpstreamArtifacts(size_t job, std::vector<store::ArtifactRecord> artifacts) {
+    artifacts_[job] = std::move(artifacts);
+  }
+
   Result<std::filesystem::path> PrepareWorkspace(size_t job, int attempt) override;
   Status CollectOutputs(size_t job, int attempt, const std::filesystem::path& workspace,
                         bool succeeded) override;

@@ -47,6 +47,10 @@ class GitRepository {
   // The work tree, or "" for a bare repository.
   std::filesystem::path workdir() const;
 
+  // The libgit2 handle, still owned by this object; for code in scm/ that needs
+  // libgit2 calls this wrapper does not offer (e.g. Mirror's remotes and fetches).
+  git_repository* raw() const { return repo_; }
+
  private:
   explicit GitRepository(git_repository* repo) : repo_(repo) {}
   git_repository* repo_;

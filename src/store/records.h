@@ -26,6 +26,12 @@ struct RunRecord {
   std::optional<TimePoint> started_at;
   std::optional<TimePoint> finished_at;
   std::string owner;  // ProcessIdentity of the process executing it; "" if none yet.
+  std::optional<int64_t> rerun_of;  // The run this one runs again.
+  // What queued it: "push", "manual" (tauon run, tauon trigger), "rerun",
+  // "recovery" (re-queued after its executor died).
+  std::string trigger = "manual";
+  // With rerun_of: the jobs that succeeded there are reused, not run again.
+  bool reuse_succeeded = false;
 };
 
 struct JobRecord {
@@ -41,6 +47,9 @@ struct JobRecord {
   std::optional<TimePoint> started_at;
   std::optional<TimePoint> finished_at;
   std::optional<int64_t> duration_ms;
+  // The job (of an earlier run) whose success this row carries over: a rerun
+  // reuses succeeded jobs instead of running them again.
+  std::optional<int64_t> reused_from;
 };
 
 struct StepRecord {
@@ -82,7 +91,17 @@ struct RunFilter {
   std::optional<std::string> branch;
   std::optional<engine::RunStatus> status;
   int limit = 50;
-  std::optional<int64_t> before_id;  // Pagination: runs with a smaller id.
+  std::optional<int64_t> before_id;  // Pagination: runs after this id (in the order asked).
+  bool oldest_first = false;
+};
+
+// A repository the server watches.
+struct RepoRecord {
+  std::string name;
+  std::string url;                    // What the mirror fetches: a URL or a path.
+  std::vector<std::string> branches;  // Glob filters; empty = every branch.
+  Duration poll{10'000};
+  TimePoint created_at;
 };
 
 }  // namespace tauon::store

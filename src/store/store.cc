@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "util/strings.h"
 
 namespace tauon::store {
@@ -92,6 +94,26 @@ CREATE TABLE processes (
 );
 CREATE INDEX processes_by_run ON processes(run_id, pgid);
 )sql",
+    // 3: the server: registered repositories, the branch heads seen, reruns.
+    R"sql(
+CREATE TABLE repos (
+  name TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  branches TEXT NOT NULL DEFAULT '[]',
+  poll_ms INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE repo_heads (
+  repo TEXT NOT NULL REFERENCES repos(name) ON DELETE CASCADE,
+  branch TEXT NOT NULL,
+  sha TEXT NOT NULL,
+  PRIMARY KEY (repo, branch)
+);
+ALTER TABLE runs ADD COLUMN trigger TEXT NOT NULL DEFAULT 'manual';
+ALTER TABLE runs ADD COLUMN rerun_of INTEGER REFERENCES runs(id);
+ALTER TABLE runs ADD COLUMN reuse_succeeded INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN reused_from INTEGER;
+)sql",
 };
 
 std::optional<std::string> TimeText(const std::optional<TimePoint>& t) {
@@ -119,7 +141,7 @@ std::vector<std::string> JsonStrings(const std::string& text) {
 
 constexpr std::string_view kRunColumns =
     "id, repo, commit_sha, branch, event, pipeline, message, author, status, error, created_at, "
-    "started_at, finished_at, owner";
+    "started_at, finished_at, owner, rerun_of, trigger, reuse_succeeded";
 
 RunRecord ReadRun(const Statement& row) {
   RunRecord run;
@@ -137,6 +159,9 @@ RunRecord ReadRun(const Statement& row) {
   run.started_at = TimeColumn(row, 11);
   run.finished_at = TimeColumn(row, 12);
   run.owner = row.Text(13);
+  run.rerun_of = row.OptionalInt(14);
+  run.trigger = row.Text(15);
+  run.reuse_succeeded = row.Int(16) != 0;
   return run;
 }
 
@@ -194,7 +219,8 @@ Status Store::Migrate() {
 Result<int64_t> Store::CreateRun(const RunRecord& run) {
   Result<Statement> insert = db_->Prepare(
       "INSERT INTO runs (repo, commit_sha, branch, event, pipeline, message, author, status, "
-      "error, created_at, started_at, finished_at, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "error, created_at, started_at, finished_at, owner, rerun_of, trigger, reuse_succeeded) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!insert) return std::unexpected(insert.error());
   insert->Bind(1, run.repo)
       .Bind(2, run.commit)
@@ -208,7 +234,10 @@ Result<int64_t> Store::CreateRun(const RunRecord& run) {
       .Bind(10, FormatTime(run.created_at))
       .Bind(11, TimeText(run.started_at))
       .Bind(12, TimeText(run.finished_at))
-      .Bind(13, run.owner);
+      .Bind(13, run.owner)
+      .Bind(14, run.rerun_of)
+      .Bind(15, run.trigger)
+      .Bind(16, run.reuse_succeeded ? 1 : 0);
   if (Status ok = insert->Run(); !ok) return std::unexpected(ok.error());
   return db_->LastInsertId();
 }
@@ -218,6 +247,23 @@ Status Store::StartRun(int64_t run_id, TimePoint at, const std::string& owner) {
       "UPDATE runs SET status = 'running', started_at = ?, owner = ? WHERE id = ?");
   if (!update) return std::unexpected(update.error());
   return update->Bind(1, FormatTime(at)).Bind(2, owner).Bind(3, run_id).Run();
+}
+
+Status Store::CancelQueuedRun(int64_t run_id, TimePoint at, const std::string& why,
+                              bool* cancelled) {
+  Result<Statement> update = db_->Prepare(
+      "UPDATE runs SET status = 'cancelled', finished_at = ?, error = ? WHERE id = ? AND status = "
+      "'queued'");
+  if (!update) return std::unexpected(update.error());
+  if (Status ok = update->Bind(1, FormatTime(at)).Bind(2, why).Bind(3, run_id).Run(); !ok) {
+    return ok;
+  }
+  *cancelled = db_->Changes() > 0;
+  if (!*cancelled) return Ok();
+  Result<Statement> jobs = db_->Prepare(
+      "UPDATE jobs SET status = 'cancelled', error = ? WHERE run_id = ? AND status = 'pending'");
+  if (!jobs) return std::unexpected(jobs.error());
+  return jobs->Bind(1, why).Bind(2, run_id).Run();
 }
 
 Status Store::AddProcess(int64_t run_id, int pgid, const std::string& leader) {
@@ -294,8 +340,8 @@ Result<std::vector<RunRecord>> Store::ListRuns(const RunFilter& filter) {
   if (filter.repo) sql += " AND repo = :repo";
   if (filter.branch) sql += " AND branch = :branch";
   if (filter.status) sql += " AND status = :status";
-  if (filter.before_id) sql += " AND id < :before";
-  sql += " ORDER BY id DESC LIMIT :limit";
+  if (filter.before_id) sql += filter.oldest_first ? " AND id > :before" : " AND id < :before";
+  sql += filter.oldest_first ? " ORDER BY id ASC LIMIT :limit" : " ORDER BY id DESC LIMIT :limit";
   Result<Statement> query = db_->Prepare(sql);
   if (!query) return std::unexpected(query.error());
   int index = 1;
@@ -305,6 +351,131 @@ Result<std::vector<RunRecord>> Store::ListRuns(const RunFilter& filter) {
   if (filter.before_id) query->Bind(index++, *filter.before_id);
   query->Bind(index, filter.limit);
   return Collect<RunRecord>(*query, ReadRun);
+}
+
+Status Store::AddRepo(const RepoRecord& repo) {
+  Result<Statement> insert = db_->Prepare(
+      "INSERT INTO repos (name, url, branches, poll_ms, created_at) VALUES (?,?,?,?,?) "
+      "ON CONFLICT (name) DO NOTHING");
+  if (!insert) return std::unexpected(insert.error());
+  Status ok = insert->Bind(1, repo.name)
+                  .Bind(2, repo.url)
+                  .Bind(3, nlohmann::json(repo.branches).dump())
+                  .Bind(4, static_cast<int64_t>(repo.poll.count()))
+                  .Bind(5, FormatTime(repo.created_at))
+                  .Run();
+  if (!ok) return ok;
+  if (db_->Changes() == 0) return Fail("repository '{}' already exists", repo.name);
+  return Ok();
+}
+
+Result<bool> Store::RemoveRepo(const std::string& name) {
+  Result<Statement> remove = db_->Prepare("DELETE FROM repos WHERE name = ?");
+  if (!remove) return std::unexpected(remove.error());
+  if (Status ok = remove->Bind(1, name).Run(); !ok) return std::unexpected(ok.error());
+  return db_->Changes() > 0;
+}
+
+Result<std::vector<RepoRecord>> Store::ListRepos() {
+  Result<Statement> query =
+      db_->Prepare("SELECT name, url, branches, poll_ms, created_at FROM repos ORDER BY name");
+  if (!query) return std::unexpected(query.error());
+  return Collect<RepoRecord>(*query, [](const Statement& row) {
+    RepoRecord repo;
+    repo.name = row.Text(0);
+    repo.url = row.Text(1);
+    repo.branches = JsonStrings(row.Text(2));
+    repo.poll = Duration(row.Int(3));
+    repo.created_at = TimeColumn(row, 4).value_or(TimePoint{});
+    return repo;
+  });
+}
+
+Result<std::map<std::string, std::string>> Store::GetHeads(const std::string& repo) {
+  Result<Statement> query = db_->Prepare("SELECT branch, sha FROM repo_heads WHERE repo = ?");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, repo);
+  Result<std::vector<std::pair<std::string, std::string>>> rows =
+      Collect<std::pair<std::string, std::string>>(
+          *query, [](const Statement& row) { return std::pair(row.Text(0), row.Text(1)); });
+  if (!rows) return std::unexpected(rows.error());
+  return std::map<std::string, std::string>(rows->begin(), rows->end());
+}
+
+Status Store::SetHeads(const std::string& repo, const std::map<std::string, std::string>& heads) {
+  return db_->Transaction([&]() -> Status {
+    Result<Statement> clear = db_->Prepare("DELETE FROM repo_heads WHERE repo = ?");
+    if (!clear) return std::unexpected(clear.error());
+    if (Status ok = clear->Bind(1, repo).Run(); !ok) return ok;
+    for (const auto& [branch, sha] : heads) {
+      Result<Statement> insert =
+          db_->Prepare("INSERT INTO repo_heads (repo, branch, sha) VALUES (?,?,?)");
+      if (!insert) return std::unexpected(insert.error());
+      if (Status ok = insert->Bind(1, repo).Bind(2, branch).Bind(3, sha).Run(); !ok) return ok;
+    }
+    return Ok();
+  });
+}
+
+Result<std::map<std::string, int64_t>> Store::CountRunsByStatus() {
+  Result<Statement> query = db_->Prepare("SELECT status, count(*) FROM runs GROUP BY status");
+  if (!query) return std::unexpected(query.error());
+  std::map<std::string, int64_t> counts;
+  while (true) {
+    Result<bool> row = query->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return counts;
+    counts[query->Text(0)] = query->Int(1);
+  }
+}
+
+Result<Store::DurationHistogram> Store::JobDurationHistogram(
+    const std::vector<int64_t>& upper_ms) {
+  std::string sql = "SELECT count(*), coalesce(sum(duration_ms), 0)";
+  for (int64_t upper : upper_ms) sql += fmt::format(", sum(duration_ms <= {})", upper);
+  sql += " FROM jobs WHERE duration_ms IS NOT NULL AND reused_from IS NULL";
+  Result<Statement> query = db_->Prepare(sql);
+  if (!query) return std::unexpected(query.error());
+  Result<bool> row = query->Step();
+  if (!row) return std::unexpected(row.error());
+  DurationHistogram histogram;
+  histogram.count = query->Int(0);
+  histogram.sum_ms = query->Int(1);
+  for (size_t i = 0; i < upper_ms.size(); ++i) {
+    histogram.counts.push_back(query->Int(static_cast<int>(i) + 2));
+  }
+  return histogram;
+}
+
+Result<int64_t> Store::ReuseJob(int64_t job_id, int64_t run_id) {
+  Result<int64_t> id = std::unexpected(Error{});
+  Status done = db_->Transaction([&]() -> Status {
+    Result<Statement> job = db_->Prepare(
+        "INSERT INTO jobs (run_id, name, position, attempt, status, needs, error, warnings, "
+        "started_at, finished_at, duration_ms, reused_from) SELECT ?, name, position, attempt, "
+        "status, needs, error, warnings, started_at, finished_at, duration_ms, id FROM jobs "
+        "WHERE id = ?");
+    if (!job) return std::unexpected(job.error());
+    if (Status ok = job->Bind(1, run_id).Bind(2, job_id).Run(); !ok) return ok;
+    if (db_->Changes() == 0) return Fail("no job {}", job_id);
+    id = db_->LastInsertId();
+    for (const char* sql :
+         {"INSERT INTO steps (job_id, position, name, status, exit_code, error, started_at, "
+          "finished_at, duration_ms, log_path) SELECT ?1, position, name, status, exit_code, "
+          "error, started_at, finished_at, duration_ms, log_path FROM steps WHERE job_id = ?2",
+          "INSERT INTO test_results (job_id, suite, classname, name, status, flaky, duration_ms, "
+          "message, details) SELECT ?1, suite, classname, name, status, flaky, duration_ms, "
+          "message, details FROM test_results WHERE job_id = ?2",
+          "INSERT INTO artifacts (job_id, path, size, digest, mode) SELECT ?1, path, size, "
+          "digest, mode FROM artifacts WHERE job_id = ?2"}) {
+      Result<Statement> copy = db_->Prepare(sql);
+      if (!copy) return std::unexpected(copy.error());
+      if (Status ok = copy->Bind(1, *id).Bind(2, job_id).Run(); !ok) return ok;
+    }
+    return Ok();
+  });
+  if (!done) return std::unexpected(done.error());
+  return id;
 }
 
 Result<int64_t> Store::CreateJob(const JobRecord& job) {
@@ -362,7 +533,8 @@ Status Store::AddJobWarning(int64_t job_id, const std::string& warning) {
 Result<std::vector<JobRecord>> Store::GetJobs(int64_t run_id) {
   Result<Statement> query = db_->Prepare(
       "SELECT id, run_id, name, position, attempt, status, needs, error, warnings, started_at, "
-      "finished_at, duration_ms FROM jobs WHERE run_id = ? ORDER BY position, attempt");
+      "finished_at, duration_ms, reused_from FROM jobs WHERE run_id = ? ORDER BY position, "
+      "attempt");
   if (!query) return std::unexpected(query.error());
   query->Bind(1, run_id);
   return Collect<JobRecord>(*query, [](const Statement& row) {
@@ -379,6 +551,7 @@ Result<std::vector<JobRecord>> Store::GetJobs(int64_t run_id) {
     job.started_at = TimeColumn(row, 9);
     job.finished_at = TimeColumn(row, 10);
     job.duration_ms = row.OptionalInt(11);
+    job.reused_from = row.OptionalInt(12);
     return job;
   });
 }

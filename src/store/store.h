@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "reports/junit.h"
@@ -30,6 +31,10 @@ class Store {
   // Newest first.
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter);
 
+  // Cancels a run that has not started; `cancelled` says whether it was
+  // still queued (a started run is cancelled by its executor instead).
+  Status CancelQueuedRun(int64_t run_id, TimePoint at, const std::string& why, bool* cancelled);
+
   // Marks a run whose executor died as interrupted: its running and pending
   // jobs and running steps become cancelled with `why`, and its recorded
   // processes are forgotten.
@@ -40,6 +45,28 @@ class Store {
   Status AddProcess(int64_t run_id, int pgid, const std::string& leader);
   Status RemoveProcess(int64_t run_id, int pgid);
   Result<std::vector<std::pair<int, std::string>>> GetProcesses(int64_t run_id);
+
+  // Repositories the server watches, and the branch heads it has seen.
+  Status AddRepo(const RepoRecord& repo);  // Fails if the name is taken.
+  Result<bool> RemoveRepo(const std::string& name);
+  Result<std::vector<RepoRecord>> ListRepos();
+  Result<std::map<std::string, std::string>> GetHeads(const std::string& repo);
+  Status SetHeads(const std::string& repo, const std::map<std::string, std::string>& heads);
+
+  // Copies job `job_id` (a success of an earlier run) into run `run_id`, with
+  // its steps, test results and artifacts, marked as reused. Returns the new id.
+  Result<int64_t> ReuseJob(int64_t job_id, int64_t run_id);
+
+  // For /metrics: runs per status, and a histogram of finished job attempts'
+  // durations (reused jobs left out): counts[i] = attempts with duration <=
+  // upper_ms[i] (cumulative), plus the total count and sum.
+  Result<std::map<std::string, int64_t>> CountRunsByStatus();
+  struct DurationHistogram {
+    std::vector<int64_t> counts;
+    int64_t count = 0;
+    int64_t sum_ms = 0;
+  };
+  Result<DurationHistogram> JobDurationHistogram(const std::vector<int64_t>& upper_ms);
 
   // Jobs. A job has one row per attempt.
   Result<int64_t> CreateJob(const JobRecord& job);

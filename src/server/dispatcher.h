@@ -1,0 +1,75 @@
+// Executes queued runs: the oldest first, each on its own thread with its own
+// process runner and store connection, all sharing one pool of job slots
+// (--max-jobs). Cancels on request; re-queues runs its predecessor left
+// interrupted.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "exec/local_runner.h"
+#include "notify/notifier.h"
+#include "runs/layout.h"
+#include "server/shared_slots.h"
+
+namespace tauon::server {
+
+struct DispatcherOptions {
+  int max_jobs = 2;
+  // How often a run interrupted by a dead server is re-queued (0: never).
+  // Only runs that were not themselves re-queued are.
+  int requeue_interrupted = 1;
+  // Prefix of links to runs in notifications: "http://host:8080" -> ".../runs/12".
+  std::string public_url;
+  Duration kill_grace{5000};
+};
+
+class Dispatcher {
+ public:
+  // `notifier` may be null.
+  Dispatcher(runs::DataLayout layout, DispatcherOptions options, notify::Notifier* notifier);
+  ~Dispatcher();
+
+  // Recovers what a dead predecessor left (see runs::RecoverAbandonedRuns),
+  // re-queues those runs, and starts dispatching. Returns the recovered ids.
+  Result<std::vector<int64_t>> Start();
+  // Cancels the runs being executed, waits for them, and stops. Queued runs
+  // stay queued for the next start.
+  void Stop();
+
+  // Looks for queued runs now (after something was queued).
+  void Poke();
+  // Cancels a run: a queued one at once, a running one by stopping its jobs.
+  // Returns false if the run is neither queued nor running.
+  Result<bool> Cancel(int64_t run_id);
+
+  int max_jobs() const { return options_.max_jobs; }
+  int busy_slots() const { return slots_.in_use(); }
+
+ private:
+  void Loop();
+  void Execute(int64_t run_id);  // On the run's own thread.
+  Result<std::vector<int64_t>> Requeue(const std::vector<int64_t>& interrupted);
+
+  const runs::DataLayout layout_;
+  const DispatcherOptions options_;
+  notify::Notifier* const notifier_;
+  SharedSlots slots_;
+  SystemClock clock_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool poked_ = false;     // GUARDED_BY(mutex_)
+  bool stopping_ = false;  // GUARDED_BY(mutex_)
+  // Runs being executed; the runner while its engine runs. GUARDED_BY(mutex_)
+  std::map<int64_t, exec::LocalProcessRunner*> active_;
+  std::map<int64_t, bool> cancel_requested_;  // GUARDED_BY(mutex_)
+  std::map<int64_t, std::thread> workers_;    // GUARDED_BY(mutex_)
+  std::vector<int64_t> finished_;             // GUARDED_BY(mutex_): workers to join
+  std::thread thread_;
+};
+
+}  // namespace tauon::server

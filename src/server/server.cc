@@ -1,0 +1,98 @@
+#include "server/server.h"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "http/server.h"
+#include "server/api.h"
+#include "server/dispatcher.h"
+#include "server/watcher.h"
+#include "store/store.h"
+
+namespace tauon::server {
+
+int Serve(const ServeOptions& options) {
+  namespace fs = std::filesystem;
+  // Block the stop signals in every thread; this one waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  const fs::path data_dir = fs::absolute(options.data_dir).lexically_normal();
+  fs::create_directories(data_dir, ec);
+  if (ec) {
+    fmt::print(stderr, "tauon: error: cannot create {}: {}\n", data_dir.string(), ec.message());
+    return 1;
+  }
+  runs::DataLayout layout(data_dir);
+  {
+    // Creates or migrates the database before any thread uses it.
+    Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout.database());
+    if (!store) {
+      fmt::print(stderr, "tauon: error: {}\n", store.error().message);
+      return 1;
+    }
+  }
+  bool created = false;
+  Result<std::string> token = LoadOrCreateToken(layout, &created);
+  if (!token) {
+    fmt::print(stderr, "tauon: error: {}\n", token.error().message);
+    return 1;
+  }
+
+  std::unique_ptr<notify::Notifier> notifier;
+  if (!options.notify.empty()) notifier = std::make_unique<notify::Notifier>(options.notify);
+  DispatcherOptions dispatch;
+  dispatch.max_jobs = options.max_jobs > 0
+                          ? options.max_jobs
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  dispatch.requeue_interrupted = options.requeue_interrupted;
+  dispatch.public_url =
+      options.public_url.empty() ? "http://" + options.listen : options.public_url;
+  Dispatcher dispatcher(layout, dispatch, notifier.get());
+  Watcher watcher(layout, dispatcher);
+  Api api(layout, dispatcher, watcher, *token);
+  http::Server http_server;
+  api.Register(http_server);
+
+  Result<int> port = http_server.Start(options.listen);
+  if (!port) {
+    fmt::print(stderr, "tauon: error: cannot listen on {}: {}\n", options.listen,
+               port.error().message);
+    return 1;
+  }
+  Result<std::vector<int64_t>> recovered = dispatcher.Start();
+  if (!recovered) {
+    fmt::print(stderr, "tauon: error: {}\n", recovered.error().message);
+    http_server.Stop();
+    return 1;
+  }
+  watcher.Start();
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  fmt::print(stderr, "tauon: serving on http://{}:{} (data in {}, up to {} jobs at once)\n", host,
+             *port, data_dir.string(), dispatch.max_jobs);
+  fmt::print(stderr, "tauon: API token {} {}\n", created ? "created in" : "in",
+             layout.token().string());
+  for (const notify::Channel& channel : options.notify) {
+    fmt::print(stderr, "tauon: notifying {}\n", channel.Describe());
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  fmt::print(stderr, "tauon: {} received: stopping\n", sigabbrev_np(signal_number));
+  http_server.Stop();
+  watcher.Stop();
+  dispatcher.Stop();
+  notifier.reset();
+  fmt::print(stderr, "tauon: stopped\n");
+  return 0;
+}
+
+}  // namespace tauon::server
