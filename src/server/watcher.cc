@@ -223,7 +223,12 @@ Status Watcher::Scan(const store::RepoRecord& repo) {
     if (!queued) {
       fmt::print(stderr, "tauon: {}: cannot queue {} @ {}: {}\n", repo.name, branch,
                  sha.substr(0, 12), queued.error().message);
+      continue;
     }
+    // Remember the head at once: a crash before the end of the scan must
+    // not queue this commit a second time.
+    (*seen)[branch] = sha;
+    if (Status remembered = store_->SetHeads(repo.name, *seen); !remembered) return remembered;
   }
   // Deleted branches simply disappear from the heads: nothing to run.
   return store_->SetHeads(repo.name, *heads);
