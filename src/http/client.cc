@@ -65,7 +65,8 @@ std::string FormatTimeout(Duration d) {
   return FormatDuration(d);
 }
 
-// "user:pass" from "https://user:pass@host/", percent-decoded; "" if none.
+// "user:pass" from "https://user:pass@host/", percent-decoded ("user:" for
+// "https://user@host/"); "" if none.
 std::string Userinfo(std::string_view url) {
   size_t start = url.find("://");
   if (start == std::string_view::npos) return "";
@@ -74,7 +75,9 @@ std::string Userinfo(std::string_view url) {
   std::string_view authority = url.substr(start, end == std::string_view::npos ? end : end - start);
   size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return "";
-  return PercentDecode(authority.substr(0, at)).value_or("");
+  std::string userinfo = PercentDecode(authority.substr(0, at)).value_or("");
+  if (!userinfo.empty() && userinfo.find(':') == std::string::npos) userinfo += ':';
+  return userinfo;
 }
 
 bool IsToken(std::string_view text) {

@@ -38,13 +38,13 @@ bool WaitFor(Predicate done, Duration limit = Duration(5000)) {
   return true;
 }
 
-std::string Url(int port, std::string_view target) {
+std::string LocalUrl(int port, std::string_view target) {
   return fmt::format("http://127.0.0.1:{}{}", port, target);
 }
 
 Result<ClientResponse> Get(int port, std::string_view target, Duration timeout = Duration(5000)) {
   ClientRequest request;
-  request.url = Url(port, target);
+  request.url = LocalUrl(port, target);
   request.timeout = timeout;
   return Fetch(request);
 }
@@ -251,7 +251,7 @@ TEST_F(ServerTest, NotFoundAndMethodNotAllowed) {
 
   ClientRequest request;
   request.method = "DELETE";
-  request.url = Url(port_, "/runs");
+  request.url = LocalUrl(port_, "/runs");
   response = Fetch(request);
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(response->status, 405);
@@ -273,7 +273,7 @@ TEST_F(ServerTest, HeadServesGetRoutesWithoutBody) {
   Start();
   ClientRequest request;
   request.method = "HEAD";
-  request.url = Url(port_, "/hello");
+  request.url = LocalUrl(port_, "/hello");
   auto response = Fetch(request);
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(response->status, 200);
@@ -292,7 +292,7 @@ TEST_F(ServerTest, RequestBodies) {
   Start();
   ClientRequest request;
   request.method = "POST";
-  request.url = Url(port_, "/echo");
+  request.url = LocalUrl(port_, "/echo");
   request.body = std::string(100'000, 'b');
   EXPECT_EQ(BodyOf(Fetch(request))["body"], request.body);
 
@@ -324,7 +324,7 @@ TEST_F(ServerTest, BodyAndHeaderLimits) {
 
   ClientRequest request;
   request.method = "POST";
-  request.url = Url(port_, "/echo");
+  request.url = LocalUrl(port_, "/echo");
   request.body = std::string(1024, 'x');
   EXPECT_EQ(Fetch(request)->status, 200);
   request.body = std::string(4096, 'x');
@@ -341,7 +341,7 @@ TEST_F(ServerTest, BodyAndHeaderLimits) {
   EXPECT_TRUE(chunked.WaitForClose());
 
   ClientRequest big_header;
-  big_header.url = Url(port_, "/hello");
+  big_header.url = LocalUrl(port_, "/hello");
   big_header.headers.Add("X-Big", std::string(4096, 'h'));
   response = Fetch(big_header);
   ASSERT_TRUE(response) << response.error().message;
@@ -522,7 +522,7 @@ TEST_F(ServerTest, StreamSendsChunksAsTheyCome) {
   Start();
 
   ClientRequest request;
-  request.url = Url(port_, "/events");
+  request.url = LocalUrl(port_, "/events");
   std::string received;
   auto response = FetchStream(request, [&](std::string_view data) {
     received += data;
@@ -569,7 +569,7 @@ TEST_F(ServerTest, StreamStopsWhenTheClientGoesAway) {
   Start();
 
   ClientRequest request;
-  request.url = Url(port_, "/events");
+  request.url = LocalUrl(port_, "/events");
   auto response = FetchStream(request, [](std::string_view) { return false; });
   ASSERT_TRUE(response) << response.error().message;
   ASSERT_TRUE(WaitFor([&] { return script->destroyed.load(); }));
@@ -597,7 +597,7 @@ TEST_F(ServerTest, StreamThatThrowsCutsTheConnection) {
 
   ClientRequest head;  // HEAD gets the headers only, no stream.
   head.method = "HEAD";
-  head.url = Url(port_, "/events");
+  head.url = LocalUrl(port_, "/events");
   response = Fetch(head);
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(response->status, 200);
@@ -620,7 +620,7 @@ TEST_F(ServerTest, StopWhileStreaming) {
   std::optional<Result<ClientResponse>> result;
   std::thread client([&] {
     ClientRequest request;
-    request.url = Url(port_, "/events");
+    request.url = LocalUrl(port_, "/events");
     result = FetchStream(request, [](std::string_view) { return true; });
   });
   ASSERT_TRUE(WaitFor([&] { return script->polls > 0; }));
@@ -636,6 +636,23 @@ TEST_F(ServerTest, StopWhileStreaming) {
   server_->Stop();  // Idempotent.
   EXPECT_EQ(Get(port_, "/hello").error().message,
             fmt::format("connection refused to 127.0.0.1:{}", port_));
+}
+
+TEST(ServerStopTest, StopFromAHandler) {
+  Server server;
+  server.Route("POST", "/shutdown", [&server](const Request&) {
+    server.Stop();  // Must not deadlock joining its own thread.
+    return Response::Text(200, "bye");
+  });
+  auto port = server.Start("127.0.0.1:0");
+  ASSERT_TRUE(port) << port.error().message;
+  ClientRequest request;
+  request.method = "POST";
+  request.url = LocalUrl(*port, "/shutdown");
+  (void)Fetch(request);  // The response may or may not make it out.
+  server.Stop();         // Joins.
+  EXPECT_EQ(Get(*port, "/shutdown").error().message,
+            fmt::format("connection refused to 127.0.0.1:{}", *port));
 }
 
 TEST_F(ServerTest, ManyConcurrentClients) {
@@ -655,7 +672,7 @@ TEST_F(ServerTest, ManyConcurrentClients) {
       for (int r = 0; r < kRequests; ++r) {
         ClientRequest request;
         request.method = "POST";
-        request.url = Url(port_, "/echo");
+        request.url = LocalUrl(port_, "/echo");
         request.body = fmt::format("client {} request {}", c, r);
         auto response = Fetch(request);
         if (response && response->status == 200 && BodyOf(response)["body"] == request.body) ++ok;
@@ -744,7 +761,7 @@ TEST(ClientTest, StreamTimesOutWhenNothingArrives) {
   auto port = server.Start("127.0.0.1:0");
   ASSERT_TRUE(port) << port.error().message;
   ClientRequest request;
-  request.url = Url(*port, "/quiet");
+  request.url = LocalUrl(*port, "/quiet");
   request.timeout = Duration(150);
   auto response = FetchStream(request, [](std::string_view) { return true; });
   ASSERT_FALSE(response);
