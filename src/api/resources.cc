@@ -49,7 +49,9 @@ json RunSummaryJson(const store::RunRecord& run) {
           {"created_at", FormatTime(run.created_at)},
           {"started_at", TimeJson(run.started_at)},
           {"finished_at", TimeJson(run.finished_at)},
-          {"duration_ms", OptionalJson(duration)}};
+          {"duration_ms", OptionalJson(duration)},
+          {"trigger", run.trigger},
+          {"rerun_of", OptionalJson(run.rerun_of)}};
 }
 
 Result<json> RunJson(store::Store& store, int64_t run_id) {
@@ -90,6 +92,7 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
                  {"started_at", TimeJson(job.started_at)},
                  {"finished_at", TimeJson(job.finished_at)},
                  {"duration_ms", OptionalJson(job.duration_ms)},
+                 {"reused_from", OptionalJson(job.reused_from)},
                  {"steps", json::array()},
                  {"tests", nullptr},
                  {"failed_tests", json::array()},

@@ -175,7 +175,9 @@ int RunCommand(const RunOptions& options) {
   if (options.secrets_file) {
     Result<spec::EnvList> secrets = LoadSecrets(*options.secrets_file);
     if (!secrets) {
-      PrintBlock(secrets.error().message);
+      for (const std::string& line : Split(secrets.error().message, '\n')) {
+        PrintError("{}", line);
+      }
       return kExitUsage;
     }
     request.secrets = std::move(*secrets);
@@ -209,7 +211,7 @@ int RunCommand(const RunOptions& options) {
   }
   SystemClock clock;
   // Runs whose tauon died (kill -9) would otherwise stay "running" forever.
-  Result<std::vector<int64_t>> recovered = runs::RecoverAbandonedRuns(**store, clock);
+  Result<std::vector<int64_t>> recovered = runs::RecoverAbandonedRuns(**store, clock, /*local_only=*/true);
   if (!recovered) {
     PrintError("{}", recovered.error().message);
     return kExitFailed;
@@ -429,8 +431,11 @@ int LogsCommand(const fs::path& data_dir, const std::string& run, const std::str
       }
       printed_step = true;
       std::string status = shown == latest ? " (" + step["status"].get<std::string>() + ")" : "";
-      if (!print_log(fmt::format("{} / {}{}{}", job_name, name, status, suffix),
-                     dir / fmt::format("{}.log", index - 1))) {
+      // A job reused from an earlier run has its output there; its steps say where.
+      const bool reused = !job["reused_from"].is_null() && shown == latest;
+      fs::path log = reused ? data_dir / step["log"].get<std::string>()
+                            : dir / fmt::format("{}.log", index - 1);
+      if (!print_log(fmt::format("{} / {}{}{}", job_name, name, status, suffix), log)) {
         fmt::print("{}\n", style.Paint(fmt::format("==> {} / {}{}{}: no output <==", job_name,
                                                     name, status, suffix),
                                         "2"));

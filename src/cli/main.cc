@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/remote.h"
+#include "engine/status.h"
 #include "notify/notifier.h"
 #include "server/server.h"
 #include "util/strings.h"
@@ -99,10 +100,17 @@ int main(int argc, char** argv) {
   runs_cmd->add_option("--repo", repo, "Only runs of this repository");
   runs_cmd->add_option("--branch", branch, "Only runs of this branch");
   runs_cmd->add_option("--status", status, "Only runs with this status");
-  runs_cmd->add_option("-n,--limit", runs.limit, "How many runs (default: 20)")
-      ->check(CLI::Range(1, 10000));
+  runs_cmd->add_option("-n,--limit", runs.limit, "How many runs (default: 20, at most 500)")
+      ->check(CLI::Range(1, 500));
   runs_cmd->add_flag("--json", runs.json, "Print JSON");
   auto runs_action = [&] {
+    if (!status.empty() && !tauon::engine::ParseRunStatus(status)) {
+      fmt::print(stderr, "tauon: error: invalid --status '{}': expected queued, running, success, "
+                         "failed, cancelled or interrupted\n",
+                 status);
+      exit_code = kExitUsage;
+      return;
+    }
     runs.data_dir = data_dir;
     if (!repo.empty()) runs.repo = repo;
     if (!branch.empty()) runs.branch = branch;
@@ -144,8 +152,21 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("-f,--follow", follow, "Follow the run's output until it ends");
   int logs_attempt = 0;
   logs_cmd->add_option("--attempt", logs_attempt, "Show this attempt of the jobs (default: latest)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000));
   auto logs_action = [&] {
+    if (follow && (!logs_selector.empty() || logs_attempt || timestamps)) {
+      fmt::print(stderr, "tauon: error: -f follows the whole run: JOB, --attempt and "
+                         "--timestamps apply without -f\n");
+      exit_code = kExitUsage;
+      return;
+    }
+    if (use_server()) {
+      remote([&](const tauon::cli::Remote& r) {
+        return follow ? tauon::cli::RemoteFollowCommand(r, logs_run)
+                      : tauon::cli::RemoteLogsCommand(r, logs_run, logs_selector);
+      });
+      return;
+    }
     if (follow) {
       if (!use_server()) {
         exit_code = tauon::cli::LocalFollowCommand(data_dir, logs_run);
@@ -169,6 +190,12 @@ int main(int argc, char** argv) {
   artifacts_cmd->add_option("run", artifacts_run, "Run id, or 'last'")->required();
   artifacts_cmd->add_flag("--json", artifacts_json, "Print JSON");
   auto artifacts_action = [&] {
+    if (use_server()) {
+      remote([&](const tauon::cli::Remote& r) {
+        return tauon::cli::RemoteArtifactsCommand(r, artifacts_run, artifacts_json);
+      });
+      return;
+    }
     exit_code = tauon::cli::ArtifactsCommand(data_dir, artifacts_run, artifacts_json);
   };
 
@@ -232,6 +259,10 @@ int main(int argc, char** argv) {
                            "File holding the secret that signs its webhooks");
   actions.emplace_back(repo_add_cmd, [&] {
     if (!secret_file.empty()) repo_add.webhook_secret_file = secret_file;
+    // A local path means this machine's path: the server may run elsewhere.
+    if (repo_add.url.find("://") == std::string::npos && std::filesystem::exists(repo_add.url)) {
+      repo_add.url = std::filesystem::absolute(repo_add.url).lexically_normal().string();
+    }
     remote([&](const tauon::cli::Remote& r) { return tauon::cli::RepoAddCommand(r, repo_add); });
   });
   bool repo_list_json = false;

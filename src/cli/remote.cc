@@ -99,9 +99,15 @@ int RepoAddCommand(const Remote& remote, const RepoAddOptions& options) {
   }
   Result<json> repo = CallApi(remote, "POST", "/api/v1/repos", body);
   if (!repo) return Failed(kExitFailed, "{}", repo.error().message);
-  fmt::print("added repository {} ({}), {} branch{}; polling every {}{}\n",
-             (*repo)["name"].get<std::string>(), (*repo)["url"].get<std::string>(),
-             (*repo)["heads"].size(), (*repo)["heads"].size() == 1 ? "" : "es",
+  size_t matching = 0;
+  for (const auto& [branch, sha] : (*repo)["heads"].items()) {
+    bool passes = options.branches.empty();
+    for (const std::string& glob : options.branches) passes = passes || GlobMatch(glob, branch);
+    matching += passes;
+  }
+  fmt::print("added repository {} ({}), {} branch{} watched; polling every {}{}\n",
+             (*repo)["name"].get<std::string>(), (*repo)["url"].get<std::string>(), matching,
+             matching == 1 ? "" : "es",
              FormatDuration(Duration((*repo)["poll_ms"].get<int64_t>())),
              (*repo)["webhook_secret"].get<bool>() ? "; webhooks accepted" : "");
   return kExitOk;
@@ -143,8 +149,10 @@ int TriggerCommand(const Remote& remote, const std::string& repo, const std::str
   if (as_json) {
     fmt::print("{}\n", api::ToJsonText(*run));
   } else {
+    std::string branch = (*run)["branch"].get<std::string>();
     fmt::print("queued run {}: {} {} @ {}\n", (*run)["id"].dump(), repo,
-               (*run)["branch"].get<std::string>(), (*run)["commit"].get<std::string>().substr(0, 12));
+               branch.empty() ? "(detached)" : branch,
+               (*run)["commit"].get<std::string>().substr(0, 12));
   }
   return kExitOk;
 }
@@ -204,9 +212,48 @@ int RemoteShowCommand(const Remote& remote, const std::string& run, bool as_json
   return kExitOk;
 }
 
+int RemoteArtifactsCommand(const Remote& remote, const std::string& run, bool as_json) {
+  Result<std::string> id = RunId(remote, run);
+  if (!id) return Failed(kExitUsage, "{}", id.error().message);
+  Result<json> artifacts = CallApi(remote, "GET", "/api/v1/runs/" + *id + "/artifacts");
+  if (!artifacts) return Failed(kExitFailed, "{}", artifacts.error().message);
+  if (as_json) {
+    fmt::print("{}\n", api::ToJsonText((*artifacts)["artifacts"]));
+    return kExitOk;
+  }
+  if ((*artifacts)["artifacts"].empty()) {
+    fmt::print("run {} stored no artifacts\n", *id);
+    return kExitOk;
+  }
+  fmt::print("{:<24}{:<40}{:>12}  {}\n", "JOB", "PATH", "SIZE", "DIGEST");
+  for (const json& a : (*artifacts)["artifacts"]) {
+    fmt::print("{:<24}{:<40}{:>12}  {}\n", a["job"].get<std::string>(),
+               a["path"].get<std::string>(), a["size"].get<int64_t>(),
+               a["digest"].get<std::string>());
+  }
+  return kExitOk;
+}
+
+int RemoteLogsCommand(const Remote& remote, const std::string& run, const std::string& job) {
+  Result<std::string> id = RunId(remote, run);
+  if (!id) return Failed(kExitUsage, "{}", id.error().message);
+  Result<json> logs = CallApi(remote, "GET", "/api/v1/runs/" + *id + "/logs");
+  if (!logs) return Failed(kExitFailed, "{}", logs.error().message);
+  EventPrinter printer(stdout, Style::For(stdout));
+  for (const json& event : (*logs)["events"]) {
+    if (!job.empty() && event["data"].value("job", "") != job) continue;
+    printer.Print(event["type"].get<std::string>(), event["data"]);
+  }
+  return kExitOk;
+}
+
 int RemoteFollowCommand(const Remote& remote, const std::string& run) {
   Result<std::string> id = RunId(remote, run);
   if (!id) return Failed(kExitUsage, "{}", id.error().message);
+  // A plain request first: an unknown run gets the server's own message.
+  if (Result<json> exists = CallApi(remote, "GET", "/api/v1/runs/" + *id); !exists) {
+    return Failed(kExitFailed, "{}", exists.error().message);
+  }
   http::ClientRequest request;
   request.url = remote.url + "/api/v1/runs/" + *id + "/logs?follow=1";
   request.headers.Set("Authorization", "Bearer " + remote.token);

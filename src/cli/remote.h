@@ -46,6 +46,9 @@ int RemoteRunsCommand(const Remote& remote, const std::optional<std::string>& re
                       const std::optional<std::string>& branch,
                       const std::optional<std::string>& status, int limit, bool json);
 int RemoteShowCommand(const Remote& remote, const std::string& run, bool json);
+int RemoteArtifactsCommand(const Remote& remote, const std::string& run, bool json);
+// A run's output so far (no following); `job` keeps one job's lines.
+int RemoteLogsCommand(const Remote& remote, const std::string& run, const std::string& job);
 // Streams a run's output until it ends (Server-Sent Events). Exit code:
 // the run's, as for `tauon run`.
 int RemoteFollowCommand(const Remote& remote, const std::string& run);

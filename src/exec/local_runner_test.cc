@@ -1,5 +1,6 @@
 #include "exec/local_runner.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -46,6 +47,17 @@ TEST_F(LocalRunnerTest, CollectsOutputAndExitCode) {
   EXPECT_EQ(result.status.code, 3);
   EXPECT_EQ(result.status.Describe(), "exit code 3");
   EXPECT_EQ(*outputs_[id], "hello\noops\n/tmp\n");
+}
+
+TEST_F(LocalRunnerTest, ChildrenInheritNoOtherDescriptors) {
+  int leaky = open("/dev/null", O_RDONLY);  // Deliberately without O_CLOEXEC.
+  ASSERT_GE(leaky, 3);
+  ProcessId id = Start("ls /proc/self/fd | sort -n | tr '\\n' ' '");
+  WaitResult result = WaitForExit();
+  close(leaky);
+  EXPECT_EQ(result.id, id);
+  // stdin, stdout, stderr, and the fd `ls` opens to read the directory.
+  EXPECT_EQ(*outputs_[id], "0 1 2 3 ");
 }
 
 TEST_F(LocalRunnerTest, ReportsStartFailures) {

@@ -551,7 +551,7 @@ http::ClientRequest BuildRequest(const Channel& channel, const RunNotice& notice
   request.url = channel.url;
   request.headers.Set("Content-Type", "application/json");
   request.headers.Set("User-Agent", "tauon");
-  request.timeout = Duration(10'000);
+  request.timeout = Duration(5'000);  // Receivers answer at once; shutdown waits for this.
   switch (channel.kind) {
     case Channel::Kind::kSlack:
       request.body = SlackBody(notice);
@@ -577,17 +577,19 @@ Notifier::Notifier(std::vector<Channel> channels, NotifierOptions options, Send 
   if (!log_) {
     log_ = [](const std::string& line) { fmt::print(stderr, "tauon: notify: {}\n", line); };
   }
-  thread_ = std::thread([this] { Loop(); });
+  // One thread per channel: a receiver that hangs delays only its own messages.
+  queues_.resize(channels_.size());
+  for (size_t i = 0; i < channels_.size(); ++i) threads_.emplace_back([this, i] { Loop(i); });
 }
 
 Notifier::~Notifier() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
-    stop_deadline_ = SteadyClock::now() + options_.max_backoff;
+    stop_deadline_ = SteadyClock::now() + std::min(options_.max_backoff, options_.shutdown_grace);
   }
   wake_.notify_all();
-  thread_.join();
+  for (std::thread& thread : threads_) thread.join();
 }
 
 void Notifier::Notify(const RunNotice& notice) {
@@ -596,7 +598,7 @@ void Notifier::Notify(const RunNotice& notice) {
     std::lock_guard lock(mutex_);
     SteadyTime now = SteadyClock::now();
     for (size_t i = 0; i < channels_.size(); ++i) {
-      queue_.push_back(
+      queues_[i].push_back(
           Delivery{.channel = i, .notice = notice, .attempts = 0, .due = now, .last_error = {}});
     }
   }
@@ -605,7 +607,9 @@ void Notifier::Notify(const RunNotice& notice) {
 
 void Notifier::WaitIdle() {
   std::unique_lock lock(mutex_);
-  wake_.wait(lock, [this] { return queue_.empty(); });
+  wake_.wait(lock, [this] {
+    return std::all_of(queues_.begin(), queues_.end(), [](const auto& q) { return q.empty(); });
+  });
 }
 
 void Notifier::Say(const std::string& line) {
@@ -675,15 +679,18 @@ Notifier::Outcome Notifier::Attempt(const Delivery& delivery, std::string* reaso
   return Outcome::kDelivered;
 }
 
-void Notifier::Loop() {
+void Notifier::Loop(size_t channel) {
+  // Only this thread removes from `queue`; Notify appends, which keeps
+  // references to its elements valid.
+  std::deque<Delivery>& queue = queues_[channel];
   std::unique_lock lock(mutex_);
   while (true) {
     SteadyTime now = SteadyClock::now();
     if (stopping_) {
       // Give up on what cannot go out before the deadline.
       std::vector<std::string> lines;
-      for (size_t i = 0; i < queue_.size();) {
-        const Delivery& d = queue_[i];
+      for (size_t i = 0; i < queue.size();) {
+        const Delivery& d = queue[i];
         if (now < stop_deadline_ && d.due <= stop_deadline_) {
           ++i;
           continue;
@@ -694,39 +701,29 @@ void Notifier::Loop() {
                             ? fmt::format("{}: giving up at shutdown before any attempt", where)
                             : fmt::format("{}: giving up at shutdown after {}: {}", where,
                                           Attempts(d.attempts), d.last_error));
-        queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+        queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(i));
       }
       if (!lines.empty()) {
         lock.unlock();
         for (const std::string& line : lines) Say(line);
         lock.lock();
+        wake_.notify_all();
         continue;  // Time has passed; look again.
       }
-      if (queue_.empty()) break;
+      if (queue.empty()) break;
     }
-
-    // The oldest delivery of each channel is eligible (one channel's notices
-    // go out in order); of those, the one due first goes next.
-    std::optional<size_t> next;
-    std::vector<bool> seen(channels_.size(), false);
-    for (size_t i = 0; i < queue_.size(); ++i) {
-      if (seen[queue_[i].channel]) continue;
-      seen[queue_[i].channel] = true;
-      if (!next || queue_[i].due < queue_[*next].due) next = i;
-    }
-    if (!next) {
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    // A channel's notices go out in order: only the oldest is eligible.
+    if (queue.empty()) {
+      wake_.wait(lock, [&] { return stopping_ || !queue.empty(); });
       continue;
     }
-    if (queue_[*next].due > now) {
+    if (queue.front().due > now) {
       // Woken early by Notify or shutdown, the loop simply looks again.
-      wake_.wait_until(lock, queue_[*next].due);
+      wake_.wait_until(lock, queue.front().due);
       continue;
     }
 
-    // Only this thread removes from queue_, so `index` survives the unlock.
-    const size_t index = *next;
-    Delivery delivery = queue_[index];
+    Delivery delivery = queue.front();
     lock.unlock();
     std::string reason;
     Duration retry_after(0);
@@ -749,7 +746,7 @@ void Notifier::Loop() {
         line = fmt::format("{}: giving up at shutdown after {}: {}", where, Attempts(attempts),
                            reason);
       } else {
-        Delivery& live = queue_[index];
+        Delivery& live = queue.front();
         live.attempts = attempts;
         live.due = due;
         live.last_error = reason;
@@ -768,7 +765,7 @@ void Notifier::Loop() {
       lock.lock();
     }
     if (done) {
-      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(index));
+      queue.pop_front();
       wake_.notify_all();
     }
   }

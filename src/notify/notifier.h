@@ -65,9 +65,12 @@ struct NotifierOptions {
   int max_attempts = 5;
   Duration first_backoff{1000};  // Doubles after each failed attempt.
   Duration max_backoff{30'000};
+  // At shutdown, how long queued notices may still take before they are
+  // given up (a request in flight may add up to its timeout, 5 s).
+  Duration shutdown_grace{5'000};
 };
 
-// Delivers notices to every channel from its own thread.
+// Delivers notices to every channel, each channel from its own thread.
 //
 // Each (channel, notice) pair is one delivery, tried up to
 // `options.max_attempts` times. Retried: transport errors, HTTP 5xx, 408 and
@@ -115,7 +118,7 @@ class Notifier {
   };
   enum class Outcome { kDelivered, kRetry, kGiveUp };
 
-  void Loop();
+  void Loop(size_t channel);
   // Sends one attempt of `delivery` (a copy; no lock held). Sets `reason` on
   // failure and `retry_after` when the receiver asked for a pause.
   Outcome Attempt(const Delivery& delivery, std::string* reason, Duration* retry_after);
@@ -129,12 +132,12 @@ class Notifier {
   // Signalled on Notify, on shutdown and whenever a delivery ends: the loop
   // and WaitIdle share it (predicates tell them apart).
   std::condition_variable wake_;
-  // GUARDED_BY(mutex_). In queue order; only the loop thread removes
-  // entries, so an index stays valid across Notify's push_back.
-  std::deque<Delivery> queue_;
+  // GUARDED_BY(mutex_). One queue per channel, in order; only the
+  // channel's own thread removes entries.
+  std::vector<std::deque<Delivery>> queues_;
   bool stopping_ = false;     // GUARDED_BY(mutex_)
   SteadyTime stop_deadline_;  // GUARDED_BY(mutex_): valid once stopping_.
-  std::thread thread_;
+  std::vector<std::thread> threads_;  // One per channel.
 };
 
 }  // namespace tauon::notify

@@ -28,6 +28,11 @@ class DataLayout {
   std::filesystem::path mirror(const std::string& repo) const {
     return root_ / "mirrors" / (repo + ".git");
   }
+  // A repository URL with credentials in it (mode 0600): the database keeps
+  // the URL without them.
+  std::filesystem::path repo_url_secret(const std::string& repo) const {
+    return root_ / "secrets" / (repo + ".url");
+  }
   // A repository's webhook secret (mode 0600): kept out of the database.
   std::filesystem::path webhook_secret(const std::string& repo) const {
     return root_ / "secrets" / (repo + ".webhook");

@@ -101,6 +101,7 @@ Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
   record.created_at = clock.Now();
   record.started_at = record.created_at;
   record.owner = ProcessIdentity::Self().ToString();
+  record.trigger = "local";
   Result<int64_t> id = store.CreateRun(record);
   if (!id) return std::unexpected(id.error());
   run_id_ = *id;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "api/resources.h"
+#include "runs/layout.h"
 
 namespace tauon::runs {
 
@@ -15,18 +16,32 @@ Result<std::vector<LogFollower::Event>> LogFollower::Poll(bool* finished) {
   const std::string status = (*run)["status"].get<std::string>();
   const bool over = status != "queued" && status != "running";
   std::vector<Event> events;
+  DataLayout layout(data_dir_);
+  size_t position = 0;
   for (const auto& job : (*run)["jobs"]) {
     const std::string name = job["name"].get<std::string>();
-    int step_index = 0;
-    for (const auto& step : job["steps"]) {
-      ++step_index;
-      const std::string log = step["log"].get<std::string>();
-      if (log.empty()) continue;
-      ReadNewLines(log,
-                   {{"job", name}, {"step", step["name"]}, {"attempt", job["attempt"]},
-                    {"position", step_index}},
-                   &events);
+    // Every attempt, in order: a retried job's earlier output comes first.
+    // A job reused from an earlier run has its output there: its steps say where.
+    const bool reused = !job["reused_from"].is_null();
+    const int attempts = job["attempt"].get<int>();
+    for (int attempt = reused ? attempts : 1; attempt <= attempts; ++attempt) {
+      const std::filesystem::path dir = layout.logs(run_id_, position, name, attempt);
+      int step_index = 0;
+      for (const auto& step : job["steps"]) {
+        std::string path = reused ? step["log"].get<std::string>()
+                                  : (dir / fmt::format("{}.log", step_index)).string();
+        if (!path.empty()) {
+          ReadNewLines(path,
+                       {{"job", name},
+                        {"step", step["name"]},
+                        {"attempt", attempt},
+                        {"position", step_index + 1}},
+                       &events);
+        }
+        ++step_index;
+      }
     }
+    ++position;
     std::string state = job["status"].get<std::string>() + "/" + job["attempt"].dump();
     if (job_state_[name] != state) {
       job_state_[name] = state;

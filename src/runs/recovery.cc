@@ -17,7 +17,8 @@ void KillRecordedGroup(int pgid, const std::string& leader) {
   kill(-pgid, SIGKILL);
 }
 
-Result<std::vector<int64_t>> RecoverAbandonedRuns(store::Store& store, const Clock& clock) {
+Result<std::vector<int64_t>> RecoverAbandonedRuns(store::Store& store, const Clock& clock,
+                                                  bool local_only) {
   store::RunFilter filter;
   filter.status = engine::RunStatus::kRunning;
   filter.limit = 1'000'000;
@@ -25,6 +26,7 @@ Result<std::vector<int64_t>> RecoverAbandonedRuns(store::Store& store, const Clo
   if (!running) return std::unexpected(running.error());
   std::vector<int64_t> recovered;
   for (const store::RunRecord& run : *running) {
+    if (local_only && run.trigger != "local") continue;
     std::optional<ProcessIdentity> owner = ProcessIdentity::Parse(run.owner);
     if (owner && owner->IsAlive()) continue;
     Result<std::vector<std::pair<int, std::string>>> processes = store.GetProcesses(run.id);

@@ -74,7 +74,9 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   Result<std::vector<artifacts::WorkspaceFile>> files =
       artifacts::FindArtifactFiles(workspace, {path});
   if (!files) {
-    warn(fmt::format("test report {} was not read: {}", path, files.error().message));
+    warn(fmt::format("test report {} was not read: it is a broken symlink or leads outside the "
+                     "workspace",
+                     path));
     return;
   }
   Result<std::string> xml = ReadFileToString(files->front().absolute);

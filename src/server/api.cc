@@ -148,7 +148,7 @@ void Api::Register(http::Server& server) {
   server.Route("GET", "/healthz", [](const Request&) {
     return Response::Json(200, {{"status", "ok"}});
   });
-  server.Route("GET", "/metrics", [this](const Request& r) { return Metrics(r); });
+  server.Route("GET", "/metrics", Authenticated(&Api::Metrics));
   server.Route("GET", "/api/v1/repos", Authenticated(&Api::Repos));
   server.Route("POST", "/api/v1/repos", Authenticated(&Api::AddRepo));
   server.Route("DELETE", "/api/v1/repos/{name}", Authenticated(&Api::RemoveRepo));
@@ -206,6 +206,7 @@ Response Api::AddRepo(const Request& request) {
   if (!interval) return Response::Error(400, "'poll': " + interval.error().message);
   if (*interval < Duration(1000)) return Response::Error(400, "'poll' must be at least 1s");
   repo.poll = *interval;
+  repo.created_at = SystemClock().Now();
   if (auto branches = body->find("branches"); branches != body->end() && !branches->is_null()) {
     if (!branches->is_array()) return Response::Error(400, "'branches' must be a list of globs");
     for (const json& glob : *branches) {
@@ -398,6 +399,11 @@ Response Api::Cancel(const Request& request) {
   Result<bool> cancelled = dispatcher_.Cancel(*id);
   if (!cancelled) return Response::Error(500, cancelled.error().message);
   if (!*cancelled) {
+    if ((*run)->status == engine::RunStatus::kRunning) {
+      return Response::Error(409, fmt::format("run {} is being executed by another tauon process "
+                                              "('tauon run'), not this server: stop it there",
+                                              *id));
+    }
     return Response::Error(409, fmt::format("run {} is {}: only queued and running runs can be "
                                             "cancelled",
                                             *id, engine::Name((*run)->status)));
@@ -423,6 +429,11 @@ Response Api::Rerun(const Request& request) {
   if (!IsTerminal((*run)->status)) {
     return Response::Error(409, fmt::format("run {} is still {}: cancel it or wait for it", *id,
                                             engine::Name((*run)->status)));
+  }
+  if ((*run)->trigger == "local") {
+    return Response::Error(409, fmt::format("run {} was made by 'tauon run' on a repository this "
+                                            "server does not watch: run it again there",
+                                            *id));
   }
   store::RunRecord again = **run;
   again.status = engine::RunStatus::kQueued;
@@ -480,8 +491,10 @@ Response Api::Logs(const Request& request) {
       *ended = true;
       return out + Sse("end", json::object());
     }
-    // A comment now and then keeps proxies from closing an idle stream.
-    if (out.empty() && ++*idle_polls >= 150) {
+    // A comment after 15 s of silence keeps proxies from closing the stream.
+    if (!out.empty()) {
+      *idle_polls = 0;
+    } else if (++*idle_polls >= 150) {
       *idle_polls = 0;
       out = ": keep-alive\n\n";
     }
@@ -501,9 +514,18 @@ Response Api::Webhook(scm::Forge forge, const Request& request) {
   if (!store) return Response::Error(500, store.error().message);
   Result<std::vector<store::RepoRecord>> repos = (*store)->ListRepos();
   if (!repos) return Response::Error(500, repos.error().message);
+  // A repository whose URL the payload names exactly wins over one whose
+  // path merely ends in the payload's "owner/name".
   auto repo = std::find_if(repos->begin(), repos->end(), [&](const store::RepoRecord& r) {
-    return scm::WebhookNamesRepository(*event, r.url);
+    const std::string url = scm::NormalizeRepository(r.url);
+    return std::find(event->repository.begin(), event->repository.end(), url) !=
+           event->repository.end();
   });
+  if (repo == repos->end()) {
+    repo = std::find_if(repos->begin(), repos->end(), [&](const store::RepoRecord& r) {
+      return scm::WebhookNamesRepository(*event, r.url);
+    });
+  }
   if (repo == repos->end()) {
     return Response::Error(404, "the webhook's repository is not registered with this server");
   }

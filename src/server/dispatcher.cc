@@ -51,7 +51,7 @@ notify::RunNotice NoticeOf(const nlohmann::json& run, const std::string& public_
   for (const auto& job : run["jobs"]) {
     if (job["status"] == "failed") notice.failed_jobs.push_back(job["name"].get<std::string>());
     for (const auto& test : job["failed_tests"]) {
-      if (notice.failed_tests.size() >= 10) break;
+      if (notice.failed_tests.size() >= 100) break;  // The message says how many more.
       std::string name = test["classname"].get<std::string>().empty()
                              ? test["name"].get<std::string>()
                              : test["classname"].get<std::string>() + "::" +
@@ -60,7 +60,8 @@ notify::RunNotice NoticeOf(const nlohmann::json& run, const std::string& public_
       notice.failed_tests.push_back(message.empty() ? name : name + ": " + message);
     }
   }
-  if (!public_url.empty()) notice.url = fmt::format("{}/runs/{}", public_url, notice.run_id);
+  // The run's resource in the API, until the dashboard has a page for it.
+  if (!public_url.empty()) notice.url = fmt::format("{}/api/v1/runs/{}", public_url, notice.run_id);
   return notice;
 }
 
@@ -75,15 +76,33 @@ Dispatcher::Dispatcher(runs::DataLayout layout, DispatcherOptions options,
 
 Dispatcher::~Dispatcher() { Stop(); }
 
-Result<std::vector<int64_t>> Dispatcher::Start() {
+Result<std::vector<int64_t>> Dispatcher::Recover() {
   Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout_.database());
   if (!store) return std::unexpected(store.error());
-  Result<std::vector<int64_t>> interrupted = runs::RecoverAbandonedRuns(**store, clock_);
+  Result<std::vector<int64_t>> interrupted =
+      runs::RecoverAbandonedRuns(**store, clock_, /*local_only=*/false);
   if (!interrupted) return interrupted;
+  for (int64_t id : *interrupted) {
+    Result<std::optional<store::RunRecord>> run = (*store)->GetRun(id);
+    if (run && *run && (*run)->trigger == "local") {
+      fmt::print(stderr, "tauon: run {} (a 'tauon run' that died) was interrupted\n", id);
+    } else if (options_.requeue_interrupted <= 0) {
+      fmt::print(stderr, "tauon: run {} was interrupted; not re-queued (--no-requeue)\n", id);
+    }
+    if (notifier_) {
+      if (Result<nlohmann::json> resource = api::RunJson(**store, id); resource) {
+        notifier_->Notify(NoticeOf(*resource, ""));
+      }
+    }
+  }
   Result<std::vector<int64_t>> requeued = Requeue(*interrupted);
   if (!requeued) return requeued;
-  thread_ = std::thread([this] { Loop(); });
   return interrupted;
+}
+
+void Dispatcher::Start(std::string public_url) {
+  public_url_ = std::move(public_url);
+  thread_ = std::thread([this] { Loop(); });
 }
 
 Result<std::vector<int64_t>> Dispatcher::Requeue(const std::vector<int64_t>& interrupted) {
@@ -94,7 +113,9 @@ Result<std::vector<int64_t>> Dispatcher::Requeue(const std::vector<int64_t>& int
   for (int64_t id : interrupted) {
     Result<std::optional<store::RunRecord>> run = (*store)->GetRun(id);
     if (!run) return std::unexpected(run.error());
-    if (!*run || (*run)->trigger == "recovery") continue;  // Re-queued once already.
+    // Re-queued once already, or a `tauon run` whose repository the server
+    // does not know.
+    if (!*run || (*run)->trigger == "recovery" || (*run)->trigger == "local") continue;
     store::RunRecord again = **run;
     again.status = engine::RunStatus::kQueued;
     again.error.clear();
@@ -261,9 +282,22 @@ void Dispatcher::Execute(int64_t run_id) {
     ServerLog log(run_id, (*prepared)->plan());
     Result<engine::RunStatus> status =
         (*prepared)->Execute(store, layout_, runner, clock_, log);
+    bool server_stopping = false;
     {
       std::lock_guard lock(mutex_);
       active_[run_id] = nullptr;
+      server_stopping = stopping_ && !cancel_requested_[run_id];
+    }
+    if (status && *status == engine::RunStatus::kCancelled && server_stopping) {
+      // Stopped by a restart, not by anyone's choice: the next start runs it
+      // again, reusing what succeeded, as after a crash.
+      if (Status ok = store.InterruptRun(run_id, clock_.Now(), "interrupted: the server stopped");
+          ok) {
+        status = engine::RunStatus::kInterrupted;
+        if (Result<std::vector<int64_t>> again = Requeue({run_id}); !again) {
+          fmt::print(stderr, "tauon: run {}: {}\n", run_id, again.error().message);
+        }
+      }
     }
     if (!status) {
       fmt::print(stderr, "tauon: run {}: {}\n", run_id, status.error().message);
@@ -273,7 +307,7 @@ void Dispatcher::Execute(int64_t run_id) {
   }
   if (notifier_) {
     if (Result<nlohmann::json> run = api::RunJson(store, run_id); run) {
-      notifier_->Notify(NoticeOf(*run, options_.public_url));
+      notifier_->Notify(NoticeOf(*run, public_url_));
     }
   }
   done();

@@ -22,8 +22,6 @@ struct DispatcherOptions {
   // How often a run interrupted by a dead server is re-queued (0: never).
   // Only runs that were not themselves re-queued are.
   int requeue_interrupted = 1;
-  // Prefix of links to runs in notifications: "http://host:8080" -> ".../runs/12".
-  std::string public_url;
   Duration kill_grace{5000};
 };
 
@@ -33,9 +31,13 @@ class Dispatcher {
   Dispatcher(runs::DataLayout layout, DispatcherOptions options, notify::Notifier* notifier);
   ~Dispatcher();
 
-  // Recovers what a dead predecessor left (see runs::RecoverAbandonedRuns),
-  // re-queues those runs, and starts dispatching. Returns the recovered ids.
-  Result<std::vector<int64_t>> Start();
+  // Recovers what a dead predecessor left (see runs::RecoverAbandonedRuns):
+  // kills its jobs' processes, marks its runs interrupted (notifying them)
+  // and re-queues them. Call before anything else, before listening.
+  // Returns the interrupted ids.
+  Result<std::vector<int64_t>> Recover();
+  // Starts dispatching. `public_url` prefixes the links in notifications.
+  void Start(std::string public_url);
   // Cancels the runs being executed, waits for them, and stops. Queued runs
   // stay queued for the next start.
   void Stop();
@@ -69,6 +71,7 @@ class Dispatcher {
   std::map<int64_t, bool> cancel_requested_;  // GUARDED_BY(mutex_)
   std::map<int64_t, std::thread> workers_;    // GUARDED_BY(mutex_)
   std::vector<int64_t> finished_;             // GUARDED_BY(mutex_): workers to join
+  std::string public_url_;  // Set by Start().
   std::thread thread_;
 };
 

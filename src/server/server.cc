@@ -54,9 +54,13 @@ int Serve(const ServeOptions& options) {
                           ? options.max_jobs
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   dispatch.requeue_interrupted = options.requeue_interrupted;
-  dispatch.public_url =
-      options.public_url.empty() ? "http://" + options.listen : options.public_url;
   Dispatcher dispatcher(layout, dispatch, notifier.get());
+  // Before listening: jobs of a dead predecessor may still hold its port.
+  Result<std::vector<int64_t>> recovered = dispatcher.Recover();
+  if (!recovered) {
+    fmt::print(stderr, "tauon: error: {}\n", recovered.error().message);
+    return 1;
+  }
   Watcher watcher(layout, dispatcher);
   Api api(layout, dispatcher, watcher, *token);
   http::Server http_server;
@@ -64,20 +68,16 @@ int Serve(const ServeOptions& options) {
 
   Result<int> port = http_server.Start(options.listen);
   if (!port) {
-    fmt::print(stderr, "tauon: error: cannot listen on {}: {}\n", options.listen,
-               port.error().message);
+    fmt::print(stderr, "tauon: error: {}\n", port.error().message);
     return 1;
   }
-  Result<std::vector<int64_t>> recovered = dispatcher.Start();
-  if (!recovered) {
-    fmt::print(stderr, "tauon: error: {}\n", recovered.error().message);
-    http_server.Stop();
-    return 1;
-  }
-  watcher.Start();
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  fmt::print(stderr, "tauon: serving on http://{}:{} (data in {}, up to {} jobs at once)\n", host,
-             *port, data_dir.string(), dispatch.max_jobs);
+  if (host.empty()) host = "0.0.0.0";
+  const std::string url = fmt::format("http://{}:{}", host, *port);
+  dispatcher.Start(options.public_url.empty() ? url : options.public_url);
+  watcher.Start();
+  fmt::print(stderr, "tauon: serving on {} (data in {}, up to {} job{} at once)\n", url,
+             data_dir.string(), dispatch.max_jobs, dispatch.max_jobs == 1 ? "" : "s");
   fmt::print(stderr, "tauon: API token {} {}\n", created ? "created in" : "in",
              layout.token().string());
   for (const notify::Channel& channel : options.notify) {

@@ -9,6 +9,7 @@
 #include "scm/mirror.h"
 #include "spec/parser.h"
 #include "store/store.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace tauon::server {
@@ -20,6 +21,17 @@ bool BranchPasses(const std::vector<std::string>& globs, const std::string& bran
   if (globs.empty()) return true;
   return std::any_of(globs.begin(), globs.end(),
                      [&](const std::string& glob) { return GlobMatch(glob, branch); });
+}
+
+// "https://user:token@host/x" -> "https://host/x"; other URLs and paths as they are.
+std::string WithoutCredentials(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t host = scheme + 3;
+  size_t path = url.find('/', host);
+  size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + url.substr(at + 1);
 }
 
 Status WriteSecret(const fs::path& path, const std::string& secret) {
@@ -36,6 +48,11 @@ Status WriteSecret(const fs::path& path, const std::string& secret) {
 }
 
 }  // namespace
+
+std::string Watcher::FetchUrl(const store::RepoRecord& repo) const {
+  Result<std::string> secret = ReadFileToString(layout_.repo_url_secret(repo.name));
+  return secret && !secret->empty() ? *secret : repo.url;
+}
 
 Watcher::Watcher(runs::DataLayout layout, Dispatcher& dispatcher)
     : layout_(std::move(layout)), dispatcher_(dispatcher) {}
@@ -76,8 +93,16 @@ void Watcher::FetchSoon(const std::string& repo) {
 
 Status Watcher::AddRepo(store::RepoRecord repo, const std::string& webhook_secret) {
   return OnThread<Status>([&, repo]() mutable -> Status {
-    Result<std::unique_ptr<scm::Mirror>> mirror =
-        scm::Mirror::Open(layout_.mirror(repo.name), repo.url);
+    // Refused before the mirror is touched: an existing repository keeps its own.
+    Result<std::vector<store::RepoRecord>> existing = store_->ListRepos();
+    if (!existing) return std::unexpected(existing.error());
+    for (const store::RepoRecord& other : *existing) {
+      if (other.name == repo.name) return Fail("repository '{}' already exists", repo.name);
+    }
+    // Credentials in the URL go to a 0600 file, never into the database.
+    const std::string url = repo.url;
+    repo.url = WithoutCredentials(url);
+    Result<std::unique_ptr<scm::Mirror>> mirror = scm::Mirror::Open(layout_.mirror(repo.name), url);
     if (!mirror) return std::unexpected(mirror.error());
     auto remove_mirror = [&] {
       std::error_code ec;
@@ -92,11 +117,15 @@ Status Watcher::AddRepo(store::RepoRecord repo, const std::string& webhook_secre
       remove_mirror();
       return std::unexpected(heads.error());
     }
-    repo.created_at = clock_.Now();
+    if (repo.created_at == TimePoint{}) repo.created_at = clock_.Now();
     if (Status added = store_->AddRepo(repo); !added) {
-      // An existing repository keeps its mirror.
-      if (added.error().message.find("already exists") == std::string::npos) remove_mirror();
+      remove_mirror();
       return added;
+    }
+    if (url != repo.url) {
+      if (Status written = WriteSecret(layout_.repo_url_secret(repo.name), url); !written) {
+        return written;
+      }
     }
     if (!webhook_secret.empty()) {
       if (Status written = WriteSecret(layout_.webhook_secret(repo.name), webhook_secret);
@@ -116,6 +145,7 @@ Result<bool> Watcher::RemoveRepo(const std::string& name) {
     std::error_code ec;
     fs::remove_all(layout_.mirror(name), ec);
     fs::remove(layout_.webhook_secret(name), ec);
+    fs::remove(layout_.repo_url_secret(name), ec);
     next_poll_.erase(name);
     return true;
   });
@@ -129,7 +159,7 @@ Result<int64_t> Watcher::Trigger(const std::string& name, const std::string& ref
                              [&](const store::RepoRecord& r) { return r.name == name; });
     if (repo == repos->end()) return Fail("no repository named '{}'", name);
     Result<std::unique_ptr<scm::Mirror>> mirror =
-        scm::Mirror::Open(layout_.mirror(repo->name), repo->url);
+        scm::Mirror::Open(layout_.mirror(repo->name), FetchUrl(*repo));
     if (!mirror) return std::unexpected(mirror.error());
     if (Status fetched = (*mirror)->Fetch(); !fetched) return std::unexpected(fetched.error());
     std::string wanted = ref;
@@ -147,7 +177,7 @@ Result<int64_t> Watcher::Trigger(const std::string& name, const std::string& ref
     }
     Result<scm::CommitInfo> commit = (*mirror)->repository().Resolve(wanted);
     if (!commit) return std::unexpected(commit.error());
-    return Queue(*repo, commit->sha, commit->branch, "push", "manual",
+    return Queue(*repo, commit->sha, commit->branch, "manual", "manual",
                  /*only_if_branch_matches=*/false);
   });
 }
@@ -208,7 +238,8 @@ Result<int64_t> Watcher::Queue(const store::RepoRecord& repo, const std::string&
 }
 
 Status Watcher::Scan(const store::RepoRecord& repo) {
-  Result<std::unique_ptr<scm::Mirror>> mirror = scm::Mirror::Open(layout_.mirror(repo.name), repo.url);
+  Result<std::unique_ptr<scm::Mirror>> mirror =
+      scm::Mirror::Open(layout_.mirror(repo.name), FetchUrl(repo));
   if (!mirror) return std::unexpected(mirror.error());
   if (Status fetched = (*mirror)->Fetch(); !fetched) return fetched;
   Result<std::map<std::string, std::string>> heads = (*mirror)->Branches();

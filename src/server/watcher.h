@@ -40,6 +40,8 @@ class Watcher {
   void FetchSoon(const std::string& repo);
 
  private:
+  // The URL to fetch `repo` from: with its credentials, if it has any.
+  std::string FetchUrl(const store::RepoRecord& repo) const;
   // Runs `task` on the watcher thread and waits for it.
   template <typename T>
   T OnThread(std::function<T()> task);

@@ -27,8 +27,8 @@ struct RunRecord {
   std::optional<TimePoint> finished_at;
   std::string owner;  // ProcessIdentity of the process executing it; "" if none yet.
   std::optional<int64_t> rerun_of;  // The run this one runs again.
-  // What queued it: "push", "manual" (tauon run, tauon trigger), "rerun",
-  // "recovery" (re-queued after its executor died).
+  // What made it: "local" (tauon run), "push", "manual" (tauon trigger),
+  // "rerun", "recovery" (re-queued after its executor died).
   std::string trigger = "manual";
   // With rerun_of: the jobs that succeeded there are reused, not run again.
   bool reuse_succeeded = false;
