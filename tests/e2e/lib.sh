@@ -51,6 +51,7 @@ E2E_CHECKS=0
 E2E_START=$(date +%s.%N)
 E2E_BG_PIDS=()
 E2E_KILL_PATTERNS=()  # pgrep -f patterns of processes to kill at exit.
+E2E_EXIT_HOOKS=()     # Commands run first at exit (see at_exit).
 E2E_SEQ=0
 
 # A clean, reproducible environment: no user git config, no inherited data dir.
@@ -77,6 +78,10 @@ e2e_cleanup() {
   # A subshell (a watchdog, a command substitution) may run this trap: only
   # the test's own shell cleans up and reports.
   [[ $BASHPID == "$E2E_MAIN_PID" ]] || exit "$rc"
+  local hook
+  for hook in "${E2E_EXIT_HOOKS[@]}"; do
+    eval "$hook" >/dev/null 2>&1 || true
+  done
   for pid in "${E2E_BG_PIDS[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
   done
@@ -435,3 +440,202 @@ is_alive() {
   state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
   [[ -n $state && $state != Z* ]]
 }
+
+# at_exit CMD: runs the shell command CMD when the test exits, before
+# background processes and kill_at_exit patterns are killed (quietly: its
+# output and status are ignored).
+at_exit() { E2E_EXIT_HOOKS+=("$1"); }
+
+# --- tauon serve ------------------------------------------------------------------
+#
+# A server test pushes to a bare repository on disk and talks to a
+# `tauon serve` on 127.0.0.1:
+#
+#   make_remote proj                 # $BARE (bare) and $REPO (a clone of it)
+#   write "$REPO/.tauon.yml" <<<...; commit_all msg; push
+#   start_server --max-jobs 2        # SERVER_URL, SERVER_PID, TOKEN, SERVER_LOG
+#   tauon_remote repo add proj "$BARE" --poll 1s
+#   api GET /api/v1/runs             # $HTTP and the body in the file $BODY
+#   wait_run 1 30                    # until run 1 ends; RUN_STATUS
+#   stop_server
+
+# make_remote NAME: a bare repository $E2E_TMP/NAME.git on branch main and a
+# clone of it in $E2E_TMP/NAME to commit and push from. Sets BARE and REPO.
+make_remote() {
+  BARE="$E2E_TMP/$1.git"
+  REPO="$E2E_TMP/$1"
+  git init -q --bare -b main "$BARE" || die "git init --bare $BARE"
+  git clone -q "$BARE" "$REPO" 2>/dev/null || die "git clone $BARE"
+  git -C "$REPO" symbolic-ref HEAD refs/heads/main
+}
+
+# push [REFSPEC...]: `git push origin REFSPEC...` from $REPO (default: the
+# current branch); the test gives up if the push fails.
+push() {
+  local refs=("$@")
+  ((${#refs[@]})) || refs=(HEAD)
+  timeout -k 5 30 git -C "$REPO" push -q origin "${refs[@]}" >"$E2E_TMP/push.out" 2>&1 ||
+    die "git push origin ${refs[*]} failed: $(tail -n 3 "$E2E_TMP/push.out")"
+}
+
+# head_sha [REF]: the commit REF (default HEAD) of $REPO.
+head_sha() { git -C "$REPO" rev-parse "${1:-HEAD}"; }
+
+# server_up: the server answers GET /healthz.
+server_up() { curl -fsS --max-time 2 -o /dev/null "$SERVER_URL/healthz" 2>/dev/null; }
+
+E2E_SERVER_STARTS=0
+# start_server ARGS...: `tauon serve --data-dir $DATA --listen 127.0.0.1:PORT
+# ARGS...` in the background on a free port (the same port again after a
+# restart, unless SERVER_PORT is unset), and waits until /healthz answers.
+# Sets SERVER_PID, SERVER_PORT, SERVER_URL and TOKEN (from $DATA/token).
+# Every start appends its output to $SERVER_LOG ($E2E_TMP/server.log), after
+# a line "=== server start N". The server is stopped (SIGTERM, then SIGKILL)
+# when the test exits. E2E_SERVER_ENV (an array of NAME=VALUE) is added to
+# its environment, which steps inherit.
+SERVER_LOG="$E2E_TMP/server.log"
+SERVER_PID=
+E2E_SERVER_ENV=()
+start_server() {
+  local attempt deadline
+  for attempt in 1 2 3; do
+    [[ -n ${SERVER_PORT:-} ]] || SERVER_PORT=$(free_port)
+    SERVER_URL="http://127.0.0.1:$SERVER_PORT"
+    E2E_SERVER_STARTS=$((E2E_SERVER_STARTS + 1))
+    echo "=== server start $E2E_SERVER_STARTS on port $SERVER_PORT" >>"$SERVER_LOG"
+    env "${E2E_SERVER_ENV[@]}" "$TAUON" --data-dir "$DATA" serve \
+      --listen "127.0.0.1:$SERVER_PORT" "$@" >>"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    E2E_BG_PIDS+=("$SERVER_PID")
+    deadline=$(($(now_ms) + 20000))
+    while is_alive "$SERVER_PID" && (($(now_ms) < deadline)); do
+      if server_up; then
+        TOKEN=$(tr -d '\n' <"$DATA/token" 2>/dev/null)
+        pass
+        return 0
+      fi
+      sleep 0.05
+    done
+    if is_alive "$SERVER_PID"; then
+      kill -KILL "$SERVER_PID" 2>/dev/null
+      wait "$SERVER_PID" 2>/dev/null
+      die "the server did not answer /healthz within 20s; its output:
+$(tail -n 30 "$SERVER_LOG")"
+    fi
+    wait "$SERVER_PID" 2>/dev/null
+    # Lost a race for the port: try another one.
+    grep -q "cannot listen" <(tail -n 3 "$SERVER_LOG") || break
+    SERVER_PORT=
+  done
+  die "the server did not start; its output:
+$(tail -n 30 "$SERVER_LOG")"
+}
+at_exit 'e2e_stop_server_quietly'
+e2e_stop_server_quietly() {
+  [[ -n $SERVER_PID ]] && is_alive "$SERVER_PID" || return 0
+  kill -TERM "$SERVER_PID"
+  local deadline=$(($(now_ms) + 15000))
+  while is_alive "$SERVER_PID" && (($(now_ms) < deadline)); do sleep 0.05; done
+}
+
+# stop_server [SECONDS]: SIGTERM, then checks that the server exits with 0
+# within SECONDS (default 20).
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  wait_bg "$SERVER_PID" "${1:-20}"
+  expect_eq 0 "$BG_RC" "the server's exit code after SIGTERM"
+  SERVER_PID=
+}
+
+# kill_server: SIGKILL, and reaps it.
+kill_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -KILL "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=
+}
+
+# tauon_remote ARGS...: the CLI talking to the server (--server $SERVER_URL).
+tauon_remote() { tauon --server "$SERVER_URL" "$@"; }
+
+# http METHOD PATH [CURL_ARGS...]: a request to the server without a token;
+# the response body goes to the file $BODY, its status to $HTTP (000 when
+# there is no answer) and its headers to the file $HEADERS.
+http() {
+  local method=$1 path=$2
+  shift 2
+  E2E_SEQ=$((E2E_SEQ + 1))
+  BODY="$E2E_TMP/http.$E2E_SEQ.body"
+  HEADERS="$E2E_TMP/http.$E2E_SEQ.headers"
+  HTTP=$(curl -sS --max-time 30 -o "$BODY" -D "$HEADERS" -w '%{http_code}' -X "$method" \
+    "$@" "$SERVER_URL$path" 2>"$BODY.err") || true
+  [[ -n $HTTP ]] || HTTP=000
+}
+
+# api METHOD PATH [CURL_ARGS...]: http with the API token.
+api() {
+  local method=$1 path=$2
+  shift 2
+  http "$method" "$path" -H "Authorization: Bearer $TOKEN" "$@"
+}
+
+# expect_http CODE: the last http/api call answered CODE.
+expect_http() {
+  E2E_CHECKS=$((E2E_CHECKS + 1))
+  if [[ $HTTP != "$1" ]]; then
+    fail "${2:-HTTP status}: expected $1, got $HTTP; body:"
+    e2e_show "$BODY" 20 >&2
+    [[ -s $BODY.err ]] && e2e_show "$BODY.err" 5 >&2
+    return 1
+  fi
+}
+
+# api_json PATH: GET PATH with the token; the JSON body in the file $BODY
+# (the test gives up unless the answer is 200).
+api_json() {
+  api GET "$1"
+  [[ $HTTP == 200 ]] || die "GET $1 answered $HTTP: $(head -c 300 "$BODY")"
+}
+
+# runs_json [QUERY]: GET /api/v1/runs?limit=500&QUERY into the file $BODY.
+runs_json() { api_json "/api/v1/runs?limit=500${1:+&$1}"; }
+
+# run_count [QUERY]: how many runs /api/v1/runs lists.
+run_count() {
+  runs_json "${1:-}"
+  jget "$BODY" 'len(d["runs"])'
+}
+
+# run_field ID EXPR: jget on GET /api/v1/runs/ID.
+run_field() {
+  api GET "/api/v1/runs/$1"
+  [[ $HTTP == 200 ]] || { echo "HTTP $HTTP"; return 1; }
+  jget "$BODY" "$2"
+}
+
+# run_finished ID: the run's status is success, failed, cancelled or
+# interrupted; sets RUN_STATUS.
+run_finished() {
+  RUN_STATUS=$(run_field "$1" 'd["status"]') || return 1
+  [[ $RUN_STATUS =~ ^(success|failed|cancelled|interrupted)$ ]]
+}
+
+# run_is ID STATUS: the run's status is STATUS.
+run_is() { [[ $(run_field "$1" 'd["status"]' 2>/dev/null) == "$2" ]]; }
+
+# wait_run ID SECONDS: waits until run ID ends; RUN_STATUS is its status.
+wait_run() {
+  wait_for "$2" "run $1 to finish" run_finished "$1"
+}
+
+# at_least_runs N [QUERY]: /api/v1/runs lists at least N runs.
+at_least_runs() { (($(run_count "${2:-}") >= $1)); }
+
+# sign_github SECRET FILE: the X-Hub-Signature-256 value of FILE's bytes.
+sign_github() {
+  echo "sha256=$(openssl dgst -sha256 -hmac "$1" -r <"$2" | cut -d' ' -f1)"
+}
+
+# settle SECONDS: sleeps, for checks that something does NOT happen.
+settle() { sleep "$1"; }
