@@ -210,7 +210,14 @@ void Dispatcher::Loop() {
           if (room <= 0 || stopping_) break;
           if (active_.contains(run.id)) continue;
           active_[run.id] = nullptr;
-          workers_[run.id] = std::thread([this, id = run.id] { Execute(id); });
+          // Its place among the job slots is taken now, in queue order, not
+          // when its thread gets there.
+          auto waker = std::make_shared<RunnerWaker>();
+          std::shared_ptr<engine::JobSlots> slots =
+              slots_.ForRun(run.id, [waker] { waker->Wake(); });
+          workers_[run.id] = std::thread([this, id = run.id, slots, waker] {
+            Execute(id, slots.get(), *waker);
+          });
           --room;
         }
       }
@@ -220,7 +227,7 @@ void Dispatcher::Loop() {
   }
 }
 
-void Dispatcher::Execute(int64_t run_id) {
+void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker) {
   auto done = [&] {
     std::lock_guard lock(mutex_);
     active_.erase(run_id);
@@ -257,8 +264,12 @@ void Dispatcher::Execute(int64_t run_id) {
     }
   }
   exec::LocalProcessRunner runner(clock_, options_.kill_grace);
-  std::unique_ptr<engine::JobSlots> slots = slots_.ForRun(run_id, [&runner] { runner.Wake(); });
-  request.slots = slots.get();
+  waker.Attach(&runner);
+  struct Detach {
+    RunnerWaker& waker;
+    ~Detach() { waker.Attach(nullptr); }
+  } detach{waker};
+  request.slots = slots;
 
   auto fail = [&](const std::string& error) {
     (void)store.StartRun(run_id, clock_.Now(), "");

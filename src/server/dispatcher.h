@@ -52,8 +52,26 @@ class Dispatcher {
   int busy_slots() const { return slots_.in_use(); }
 
  private:
+  // Wakes a run's process runner once it has one (job slots may call it first).
+  class RunnerWaker {
+   public:
+    void Attach(exec::LocalProcessRunner* runner) {
+      std::lock_guard lock(mutex_);
+      runner_ = runner;
+    }
+    void Wake() {
+      std::lock_guard lock(mutex_);
+      if (runner_) runner_->Wake();
+    }
+
+   private:
+    std::mutex mutex_;
+    exec::LocalProcessRunner* runner_ = nullptr;  // GUARDED_BY(mutex_)
+  };
+
   void Loop();
-  void Execute(int64_t run_id);  // On the run's own thread.
+  // On the run's own thread, with its job slots.
+  void Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker);
   Result<std::vector<int64_t>> Requeue(const std::vector<int64_t>& interrupted);
 
   const runs::DataLayout layout_;

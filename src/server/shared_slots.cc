@@ -17,6 +17,10 @@ class SharedSlots::RunSlots final : public engine::JobSlots {
 };
 
 std::unique_ptr<engine::JobSlots> SharedSlots::ForRun(int64_t order, std::function<void()> wake) {
+  {
+    std::lock_guard lock(mutex_);
+    waiting_[order] = wake;
+  }
   return std::make_unique<RunSlots>(*this, order, std::move(wake));
 }
 

@@ -18,7 +18,9 @@ class SharedSlots {
 
   // The slots as one run sees them. `order` ranks runs (lower goes first:
   // the run id); `wake` is called, from any thread, when a slot frees up
-  // while the run waits for one. Destroying the handle forgets the run.
+  // while the run waits for one. The run counts as waiting from now until
+  // its first TryAcquire succeeds, so younger runs cannot overtake it while
+  // it prepares. Destroying the handle forgets the run.
   std::unique_ptr<engine::JobSlots> ForRun(int64_t order, std::function<void()> wake);
 
   int capacity() const { return capacity_; }
