@@ -163,6 +163,8 @@ int RunCommand(const RunOptions& options) {
   request.jobs = options.jobs;
   request.event = options.event;
   request.keep_workspaces = options.keep_workspaces;
+  // A local run commits at most every 10 ms: fewer commits for many short jobs.
+  request.commit_interval = Duration(10);
   request.parallelism = options.parallelism > 0
                             ? options.parallelism
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

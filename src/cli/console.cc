@@ -97,11 +97,12 @@ void ConsoleReporter::Print(size_t job, std::string_view lines, std::string_view
   }
 }
 
-void ConsoleReporter::Flush() {
-  if (pending_.empty()) return;
+std::optional<TimePoint> ConsoleReporter::Flush(bool) {
+  if (pending_.empty()) return std::nullopt;
   fwrite(pending_.data(), 1, pending_.size(), out_);
   fflush(out_);
   pending_.clear();
+  return std::nullopt;
 }
 
 void ConsoleReporter::JobStarted(size_t job, int attempt, TimePoint) {

@@ -38,7 +38,7 @@ class ConsoleReporter final : public engine::RunObserver {
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
   void ProcessStarted(size_t, int, int) override {}
   void ProcessExited(size_t, int) override {}
-  void Flush() override;
+  std::optional<TimePoint> Flush(bool force = true) override;
 
  private:
   // Queues each line of `lines` behind the job's prefix (and `tag` if set).

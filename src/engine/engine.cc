@@ -110,7 +110,9 @@ RunStatus Engine::Execute() {
       }
       continue;
     }
-    observer_.Flush();
+    if (std::optional<TimePoint> again = observer_.Flush(/*force=*/false)) {
+      if (!deadline || *again < *deadline) deadline = again;
+    }
     exec::WaitResult result = runner_.Wait(deadline);
     switch (result.kind) {
       case exec::WaitResult::Kind::kExited:
@@ -126,7 +128,7 @@ RunStatus Engine::Execute() {
         break;
     }
   }
-  observer_.Flush();
+  observer_.Flush(/*force=*/true);
   if (cancelled_) return RunStatus::kCancelled;
   bool failed = std::any_of(jobs_.begin(), jobs_.end(),
                             [](const JobState& job) { return job.status == JobStatus::kFailed; });

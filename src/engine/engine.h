@@ -57,9 +57,11 @@ struct JobOutcome {
 // `job` indexes Plan::jobs, `step` the job's steps, `service` its services.
 // Every call happens on the thread running Execute().
 //
-// The engine calls Flush() before it waits for processes (and at the end):
-// an observer may batch the state changes of one round of events until then,
-// e.g. commit them together, but must not report them to people earlier.
+// The engine calls Flush() before it waits for processes (and, with `force`,
+// at the end): an observer may batch state changes until then, e.g. commit
+// them together, but must not report them to people earlier. An observer may
+// also hold them back a little longer: it then returns the time by which it
+// wants Flush() called again, and the engine wakes up for it.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -79,7 +81,7 @@ class RunObserver {
   // watcher can be cleaned up after. pgid 0 means unknown.
   virtual void ProcessStarted(size_t job, int attempt, int pgid) = 0;
   virtual void ProcessExited(size_t job, int pgid) = 0;
-  virtual void Flush() = 0;
+  virtual std::optional<TimePoint> Flush(bool force) = 0;
 };
 
 struct RunContext {

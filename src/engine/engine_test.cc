@@ -52,7 +52,10 @@ class RecordingObserver final : public RunObserver {
   }
   void ProcessStarted(size_t, int, int pgid) override { live_groups.insert(pgid); }
   void ProcessExited(size_t, int pgid) override { live_groups.erase(pgid); }
-  void Flush() override { ++flushes; }
+  std::optional<TimePoint> Flush(bool) override {
+    ++flushes;
+    return std::nullopt;
+  }
 
   std::set<int> live_groups;
   int flushes = 0;

@@ -128,7 +128,7 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
                            : repo_->Checkout(commit_.sha, checkout);
   if (!checked_out) return fail_run(checked_out.error());
 
-  RunRecorder recorder(store, layout, run_id_, plan_, clock);
+  RunRecorder recorder(store, layout, run_id_, plan_, clock, request_.commit_interval);
   std::map<size_t, int64_t> reused;  // Plan index -> the earlier job reused.
   for (size_t i = 0; i < plan_.jobs.size(); ++i) {
     if (auto it = request_.reuse.find(plan_.jobs[i].name); it != request_.reuse.end()) {

@@ -36,6 +36,9 @@ struct RunRequest {
   std::optional<std::string> branch;
   // Shared job slots (the server's --max-jobs); `parallelism` when null.
   engine::JobSlots* slots = nullptr;
+  // How often state is committed at most (see RunRecorder): runs that share
+  // the database with others (the server's) commit at once.
+  Duration commit_interval{0};
   // Jobs (by name) that succeeded in an earlier run of the same commit and
   // are reused instead of run again: name -> that job's store id.
   std::map<std::string, int64_t> reuse;

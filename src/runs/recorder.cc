@@ -17,11 +17,16 @@ std::string StepLogName(size_t step) { return std::to_string(step) + ".log"; }
 }  // namespace
 
 RunRecorder::RunRecorder(store::Store& store, const DataLayout& layout, int64_t run_id,
-                         const engine::Plan& plan, const Clock& clock)
-    : store_(store), layout_(layout), run_id_(run_id), plan_(plan), clock_(clock) {}
+                         const engine::Plan& plan, const Clock& clock, Duration commit_interval)
+    : store_(store),
+      layout_(layout),
+      run_id_(run_id),
+      plan_(plan),
+      clock_(clock),
+      commit_interval_(commit_interval) {}
 
 RunRecorder::~RunRecorder() {
-  Flush();
+  Flush(/*force=*/true);
   for (auto& [path, fd] : log_fds_) close(fd);
 }
 
@@ -33,8 +38,13 @@ void RunRecorder::Batch() {
   if (!store_.database().in_transaction()) Check(store_.database().Begin());
 }
 
-void RunRecorder::Flush() {
-  if (store_.database().in_transaction()) Check(store_.database().Commit());
+std::optional<TimePoint> RunRecorder::Flush(bool force) {
+  if (!store_.database().in_transaction()) return std::nullopt;
+  TimePoint now = clock_.Now();
+  if (!force && now < last_commit_ + commit_interval_) return last_commit_ + commit_interval_;
+  Check(store_.database().Commit());
+  last_commit_ = now;
+  return std::nullopt;
 }
 
 Result<std::map<size_t, int64_t>> RunRecorder::CreateJobs(const std::map<size_t, int64_t>& reused) {
@@ -100,6 +110,8 @@ void RunRecorder::StepStarted(size_t job, int attempt, size_t step, TimePoint at
 
 void RunRecorder::StepOutput(size_t job, int attempt, size_t step, std::string_view lines) {
   AppendLog(job, attempt, StepLogName(step), lines);
+  // The console prints output at once, after the state before it: commit that first.
+  Flush(/*force=*/true);
 }
 
 void RunRecorder::StepFinished(size_t job, int attempt, size_t step,
@@ -132,6 +144,7 @@ void RunRecorder::StepFinished(size_t job, int attempt, size_t step,
 
 void RunRecorder::ServiceOutput(size_t job, int attempt, size_t service, std::string_view lines) {
   AppendLog(job, attempt, "service-" + plan_.jobs[job].spec.services[service].name + ".log", lines);
+  Flush(/*force=*/true);  // As for StepOutput.
 }
 
 void RunRecorder::JobMessage(size_t job, int attempt, std::string_view message) {

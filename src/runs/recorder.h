@@ -17,8 +17,12 @@ namespace tauon::runs {
 
 class RunRecorder final : public engine::RunObserver {
  public:
+  // `commit_interval`: state changes are committed at most this often
+  // (0: at every Flush). Longer intervals mean fewer commits for runs of
+  // many short jobs, but hold the database's write lock in between: only
+  // for a run that has the database to itself.
   RunRecorder(store::Store& store, const DataLayout& layout, int64_t run_id,
-              const engine::Plan& plan, const Clock& clock);
+              const engine::Plan& plan, const Clock& clock, Duration commit_interval = Duration(0));
   ~RunRecorder() override;
 
   // Creates a pending row for every job of the plan, except those in
@@ -44,8 +48,10 @@ class RunRecorder final : public engine::RunObserver {
   void JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) override;
   void ProcessStarted(size_t job, int attempt, int pgid) override;
   void ProcessExited(size_t job, int pgid) override;
-  // Commits the state changes since the last Flush().
-  void Flush() override;
+  // Commits the state changes since the last commit, unless the last commit
+  // was less than the commit interval ago (and not `force`): then returns
+  // when to call again.
+  std::optional<TimePoint> Flush(bool force) override;
 
  private:
   using Key = std::pair<size_t, int>;  // (job, attempt)
@@ -67,6 +73,8 @@ class RunRecorder final : public engine::RunObserver {
   std::map<std::pair<Key, size_t>, int64_t> step_ids_;  // ((job, attempt), step) -> id
   std::map<std::string, int> log_fds_;  // Open log files by relative path.
   std::optional<Error> error_;
+  const Duration commit_interval_;
+  TimePoint last_commit_;
 };
 
 }  // namespace tauon::runs

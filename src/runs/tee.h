@@ -43,8 +43,12 @@ class ObserverTee final : public engine::RunObserver {
   void ProcessExited(size_t job, int pgid) override {
     for (auto* o : observers_) o->ProcessExited(job, pgid);
   }
-  void Flush() override {
-    for (auto* o : observers_) o->Flush();
+  // Observers after one that holds changes back report only what it recorded.
+  std::optional<TimePoint> Flush(bool force) override {
+    for (auto* o : observers_) {
+      if (std::optional<TimePoint> again = o->Flush(force)) return again;
+    }
+    return std::nullopt;
   }
 
  private:

@@ -31,7 +31,7 @@ class ServerLog final : public engine::RunObserver {
   }
   void ProcessStarted(size_t, int, int) override {}
   void ProcessExited(size_t, int) override {}
-  void Flush() override {}
+  std::optional<TimePoint> Flush(bool) override { return std::nullopt; }
 
  private:
   const int64_t run_id_;
