@@ -266,6 +266,16 @@ int RunCommand(const RunOptions& options) {
     if (!(*resource)["error"].get<std::string>().empty()) {
       fmt::print("{}\n", style.Paint("error: " + (*resource)["error"].get<std::string>(), "31"));
     }
+    if (const auto& version = run.registered()) {
+      fmt::print("\n{}\n", style.Paint(fmt::format("registered model {} version {} ({})",
+                                                    version->name, version->version,
+                                                    version->digest.substr(0, 19)),
+                                        "32"));
+      fmt::print("  tauon model show {}@{}    tauon model lineage {}@{}\n", version->name,
+                 version->version, version->name, version->version);
+    } else if (!run.not_registered().empty()) {
+      fmt::print("\n{}\n", style.Paint("note: " + run.not_registered(), "33"));
+    }
     int64_t ms = (*resource)["duration_ms"].is_number() ? (*resource)["duration_ms"].get<int64_t>() : 0;
     fmt::print("\nrun {} {} in {}  (tauon show {}, tauon logs {})\n", *run_id,
                style.Status(engine::Name(*status)), FormatDuration(Duration(ms)), *run_id, *run_id);

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "artifacts/registry.h"
 #include "logs/masker.h"
 #include "runs/recorder.h"
 #include "runs/tee.h"
@@ -77,10 +78,6 @@ std::vector<std::string> PreparedRun::Notes() const {
         "pipeline",
         commit_.branch, Join(pipeline_.push_branches, ", ")));
   }
-  bool gates = false;
-  for (const spec::Job& job : pipeline_.jobs) gates = gates || job.metrics || !job.gates.empty();
-  if (gates) notes.push_back("'metrics' and 'gates' are accepted but not evaluated yet");
-  if (pipeline_.model) notes.push_back("'model' is accepted but no model is registered yet");
   if (!pipeline_.deploy.is_null()) notes.push_back("'deploy' is accepted but not acted on yet");
   if (pipeline_.cancel_in_progress) {
     notes.push_back("'concurrency' applies to runs queued by a server, not to 'tauon run'");
@@ -143,6 +140,13 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
   ObserverTee tee({&recorder, &observer});
   RunWorkspaces workspaces(layout, run_id_, plan_, store, recorder, masker, tee,
                            request_.keep_workspaces);
+  if (pipeline_.model) {
+    Result<std::optional<store::ModelVersionRecord>> baseline =
+        artifacts::SelectBaseline(store, pipeline_.model->name, repo_->DefaultBranch());
+    if (!baseline) return fail_run(baseline.error());
+    baseline_ = *baseline;
+    workspaces.SetBaseline(baseline_);
+  }
   if (!reused.empty()) {
     // Reused jobs' artifacts are restored into their dependants like any other.
     Result<std::vector<store::ArtifactRecord>> artifacts = store.GetRunArtifacts(run_id_);
@@ -173,6 +177,25 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
   if (recorder.error()) {
     status = engine::RunStatus::kFailed;
     error = "the run could not be fully recorded: " + recorder.error()->message;
+  }
+  if (pipeline_.model && status == engine::RunStatus::kSuccess) {
+    if (request_.worktree) {
+      not_registered_ = "a --worktree run is not a commit: its model is not registered";
+    } else if (!pipeline_.MatchesBranch(commit_.branch)) {
+      not_registered_ = fmt::format("branch '{}' does not match on.push.branches: its model is "
+                                    "not registered",
+                                    commit_.branch.empty() ? "(detached)" : commit_.branch);
+    } else {
+      Result<store::ModelVersionRecord> version = artifacts::RegisterRunModel(
+          store, layout.artifacts(), checkout, *pipeline_.model,
+          {run_id_, request_.repo_name, commit_.sha, commit_.branch, commit_.author, clock.Now()});
+      if (version) {
+        registered_ = *version;
+      } else {
+        status = engine::RunStatus::kFailed;
+        error = version.error().message;
+      }
+    }
   }
   if (!request_.keep_workspaces) {
     fs::remove_all(checkout, ec);

@@ -56,6 +56,11 @@ class PreparedRun {
   const engine::Plan& plan() const { return plan_; }
   const scm::CommitInfo& commit() const { return commit_; }
   const RunRequest& request() const { return request_; }
+  // After Execute(): the model version it registered, the baseline its gates
+  // used, and why no model was registered (when the pipeline has one).
+  const std::optional<store::ModelVersionRecord>& registered() const { return registered_; }
+  const std::optional<store::ModelVersionRecord>& baseline() const { return baseline_; }
+  const std::string& not_registered() const { return not_registered_; }
 
   // What the user should know before the run starts: the branch does not
   // match on.push.branches, or the pipeline uses keys this version accepts
@@ -69,8 +74,10 @@ class PreparedRun {
   Status Attach(store::Store& store, int64_t run_id, const Clock& clock);
 
   // Checks out the commit and executes the recorded run to its end, then
-  // records how it ended. `observer` sees every event after it is recorded.
-  // Fails only if the run could not be executed or recorded at all.
+  // records how it ended and, for a successful run of a branch the pipeline
+  // runs on, registers its model (see registered()). `observer` sees every
+  // event after it is recorded. Fails only if the run could not be executed
+  // or recorded at all.
   Result<engine::RunStatus> Execute(store::Store& store, const DataLayout& layout,
                                     exec::ProcessRunner& runner, const Clock& clock,
                                     engine::RunObserver& observer);
@@ -84,6 +91,9 @@ class PreparedRun {
   spec::Pipeline pipeline_;
   engine::Plan plan_;
   int64_t run_id_ = 0;
+  std::optional<store::ModelVersionRecord> baseline_;
+  std::optional<store::ModelVersionRecord> registered_;
+  std::string not_registered_;
 };
 
 }  // namespace tauon::runs

@@ -1,6 +1,8 @@
 #include "runs/workspaces.h"
 
+#include "artifacts/registry.h"
 #include "reports/junit.h"
+#include "reports/metrics.h"
 #include "util/files.h"
 
 namespace tauon::runs {
@@ -106,7 +108,11 @@ Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& wo
                                      bool succeeded) {
   const spec::Job& spec = plan_.jobs[job].spec;
   if (spec.junit) ReadTestReport(job, attempt, workspace);
-  if (!succeeded || spec.artifacts.empty()) return Ok();
+  if (!succeeded) return Ok();
+  if (spec.metrics) {
+    if (Status judged = JudgeMetrics(job, attempt, workspace); !judged) return judged;
+  }
+  if (spec.artifacts.empty()) return Ok();
 
   Result<std::vector<artifacts::WorkspaceFile>> files =
       artifacts::FindArtifactFiles(workspace, spec.artifacts);
@@ -124,6 +130,53 @@ Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& wo
   notes_.JobMessage(job, attempt, fmt::format("artifacts: {} file{}, {}", records.size(),
                                               records.size() == 1 ? "" : "s", HumanSize(total)));
   artifacts_[job] = std::move(records);
+  return Ok();
+}
+
+Status RunWorkspaces::JudgeMetrics(size_t job, int attempt, const fs::path& workspace) {
+  const spec::Job& spec = plan_.jobs[job].spec;
+  const std::string& path = *spec.metrics;
+  Result<std::vector<artifacts::WorkspaceFile>> files =
+      artifacts::FindArtifactFiles(workspace, {path});
+  if (!files) {
+    return Fail("metrics file {} was not written (or leads outside the workspace)", path);
+  }
+  if (files->size() != 1) return Fail("metrics file {} is a directory", path);
+  Result<std::string> text = ReadFileToString(files->front().absolute);
+  if (!text) return Fail("metrics file {}: {}", path, text.error().message);
+  Result<reports::Metrics> metrics = reports::ParseMetrics(*text);
+  if (!metrics) return Fail("metrics file {}: {}", path, metrics.error().message);
+  int64_t job_id = recorder_.job_id(job, attempt);
+  if (Status stored = store_.SetJobMetrics(job_id, *metrics); !stored) return stored;
+  std::string summary = "metrics:";
+  size_t shown = 0;
+  for (const auto& [name, value] : *metrics) {
+    if (++shown > 8) {
+      summary += fmt::format(" (and {} more: tauon show)", metrics->size() - 8);
+      break;
+    }
+    summary += fmt::format(" {}={}", name, reports::FormatMetric(value));
+  }
+  notes_.JobMessage(job, attempt, summary);
+  if (spec.gates.empty()) return Ok();
+
+  std::optional<reports::Metrics> baseline;
+  if (baseline_) baseline = artifacts::BaselineMetricsFor(*baseline_, plan_.jobs[job].name);
+  std::vector<reports::GateResult> gates = reports::EvaluateGates(spec.gates, *metrics, baseline);
+  if (Status stored = store_.SetGateResults(job_id, gates); !stored) return stored;
+  notes_.JobMessage(job, attempt,
+                    baseline_ ? fmt::format("gates (baseline: {} version {}):", baseline_->name,
+                                            baseline_->version)
+                              : std::string("gates (no baseline yet):"));
+  std::string table = reports::RenderGates(gates);
+  if (table.ends_with('\n')) table.pop_back();
+  notes_.JobMessage(job, attempt, table);
+  for (const reports::GateResult& gate : gates) {
+    if (gate.verdict == "fail") return Fail("gate failed: {}", gate.expression);
+    if (gate.verdict == "error") {
+      return Fail("gate '{}' could not be evaluated: {}", gate.expression, gate.message);
+    }
+  }
   return Ok();
 }
 

@@ -29,6 +29,11 @@ class RunWorkspaces final : public engine::JobHost {
     artifacts_[job] = std::move(artifacts);
   }
 
+  // The model version gates compare with (`baseline.NAME`); none by default.
+  void SetBaseline(std::optional<store::ModelVersionRecord> baseline) {
+    baseline_ = std::move(baseline);
+  }
+
   Result<std::filesystem::path> PrepareWorkspace(size_t job, int attempt) override;
   Status CollectOutputs(size_t job, int attempt, const std::filesystem::path& workspace,
                         bool succeeded) override;
@@ -37,6 +42,9 @@ class RunWorkspaces final : public engine::JobHost {
 
  private:
   void ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace);
+  // Reads the job's metrics file, stores it, and evaluates its gates; fails
+  // the job on a missing or malformed file and on a failing gate.
+  Status JudgeMetrics(size_t job, int attempt, const std::filesystem::path& workspace);
 
   const DataLayout& layout_;
   const int64_t run_id_;
@@ -48,7 +56,8 @@ class RunWorkspaces final : public engine::JobHost {
   const bool keep_workspaces_;
   artifacts::ArtifactStore artifact_store_;
   WorkspacePool pool_;
-  int workspaces_created_ = 0;  // Names pooled workspaces ws-1, ws-2, ...
+  int workspaces_created_ = 0;
+  std::optional<store::ModelVersionRecord> baseline_;  // Names pooled workspaces ws-1, ws-2, ...
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
 };
 

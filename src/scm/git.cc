@@ -123,6 +123,32 @@ Result<CommitInfo> GitRepository::Resolve(std::string_view ref) {
   return info;
 }
 
+std::string GitRepository::DefaultBranch() {
+  auto symbolic_target = [&](const char* name) -> std::string {
+    Reference ref;
+    if (git_reference_lookup(ref.out(), repo_, name) != 0) return "";
+    if (git_reference_type(ref.get()) != GIT_REFERENCE_SYMBOLIC) return "";
+    const char* target = git_reference_symbolic_target(ref.get());
+    return target ? target : "";
+  };
+  std::string origin = symbolic_target("refs/remotes/origin/HEAD");
+  if (origin.starts_with("refs/remotes/origin/")) return origin.substr(20);
+  if (git_repository_is_bare(repo_)) {
+    std::string head = symbolic_target("HEAD");
+    if (head.starts_with("refs/heads/")) {
+      Reference exists;
+      if (git_reference_lookup(exists.out(), repo_, head.c_str()) == 0) return head.substr(11);
+    }
+  }
+  for (const char* usual : {"main", "master"}) {
+    Reference branch;
+    if (git_reference_lookup(branch.out(), repo_, fmt::format("refs/heads/{}", usual).c_str()) == 0) {
+      return usual;
+    }
+  }
+  return "";
+}
+
 Result<std::optional<std::string>> GitRepository::ReadFile(const std::string& sha,
                                                            std::string_view path) {
   git_oid oid;

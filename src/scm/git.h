@@ -44,6 +44,10 @@ class GitRepository {
   Status CopyWorkTree(const std::filesystem::path& dir,
                       const std::optional<std::filesystem::path>& exclude);
 
+  // The repository's default branch: origin's HEAD, else (a bare mirror)
+  // HEAD, else "main" or "master" if there is such a branch; "" otherwise.
+  std::string DefaultBranch();
+
   // The work tree, or "" for a bare repository.
   std::filesystem::path workdir() const;
 

@@ -315,6 +315,10 @@ void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& w
     } else {
       fmt::print(stderr, "tauon: run {} {}\n", run_id, engine::Name(*status));
     }
+    if (const auto& version = (*prepared)->registered()) {
+      fmt::print(stderr, "tauon: run {} registered model {} version {}\n", run_id, version->name,
+                 version->version);
+    }
   }
   if (notifier_) {
     if (Result<nlohmann::json> run = api::RunJson(store, run_id); run) {

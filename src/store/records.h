@@ -95,6 +95,30 @@ struct RunFilter {
   bool oldest_first = false;
 };
 
+// A registered model version.
+struct ModelVersionRecord {
+  std::string name;
+  int version = 0;     // 1, 2, ... per name; assigned by RegisterModelVersion.
+  std::string digest;  // "sha256:..." over the model directory's files.
+  std::string repo;
+  std::string commit;
+  std::string branch;
+  std::string author;
+  int64_t run_id = 0;
+  std::string metrics;  // JSON: {"JOB": {"metric": value, ...}, ...}
+  std::string params;   // JSON object, "{}" without a params file.
+  std::string files;    // JSON: [{"path", "size", "digest"}], relative to the model directory.
+  TimePoint created_at;
+};
+
+// An alias moving to a version; the latest row of a (name, alias) is current.
+struct AliasRecord {
+  std::string alias;
+  int version = 0;
+  TimePoint set_at;
+  std::string set_by;
+};
+
 // A repository the server watches.
 struct RepoRecord {
   std::string name;

@@ -114,6 +114,49 @@ ALTER TABLE runs ADD COLUMN rerun_of INTEGER REFERENCES runs(id);
 ALTER TABLE runs ADD COLUMN reuse_succeeded INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN reused_from INTEGER;
 )sql",
+    // 4: model delivery: metrics and gate results of jobs, the model registry.
+    R"sql(
+CREATE TABLE job_metrics (
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (job_id, name)
+);
+CREATE TABLE gate_results (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  expression TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  used TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX gate_results_by_job ON gate_results(job_id);
+CREATE TABLE model_versions (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  commit_sha TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  author TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  metrics TEXT NOT NULL,
+  params TEXT NOT NULL,
+  files TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (name, version)
+);
+CREATE TABLE model_aliases (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  set_at TEXT NOT NULL,
+  set_by TEXT NOT NULL
+);
+CREATE INDEX model_aliases_by_name ON model_aliases(name, alias, id);
+)sql",
 };
 
 std::optional<std::string> TimeText(const std::optional<TimePoint>& t) {
@@ -414,6 +457,193 @@ Status Store::SetHeads(const std::string& repo, const std::map<std::string, std:
       if (Status ok = insert->Bind(1, repo).Bind(2, branch).Bind(3, sha).Run(); !ok) return ok;
     }
     return Ok();
+  });
+}
+
+Status Store::SetJobMetrics(int64_t job_id, const std::map<std::string, double>& metrics) {
+  return db_->Transaction([&]() -> Status {
+    Result<Statement> clear = db_->Prepare("DELETE FROM job_metrics WHERE job_id = ?");
+    if (!clear) return std::unexpected(clear.error());
+    if (Status ok = clear->Bind(1, job_id).Run(); !ok) return ok;
+    for (const auto& [name, value] : metrics) {
+      Result<Statement> insert =
+          db_->Prepare("INSERT INTO job_metrics (job_id, name, value) VALUES (?,?,?)");
+      if (!insert) return std::unexpected(insert.error());
+      if (Status ok = insert->Bind(1, job_id).Bind(2, name).Bind(3, value).Run(); !ok) return ok;
+    }
+    return Ok();
+  });
+}
+
+Status Store::SetGateResults(int64_t job_id, const std::vector<reports::GateResult>& gates) {
+  return db_->Transaction([&]() -> Status {
+    Result<Statement> clear = db_->Prepare("DELETE FROM gate_results WHERE job_id = ?");
+    if (!clear) return std::unexpected(clear.error());
+    if (Status ok = clear->Bind(1, job_id).Run(); !ok) return ok;
+    for (const reports::GateResult& gate : gates) {
+      Result<Statement> insert = db_->Prepare(
+          "INSERT INTO gate_results (job_id, expression, verdict, used, message) "
+          "VALUES (?,?,?,?,?)");
+      if (!insert) return std::unexpected(insert.error());
+      Status ok = insert->Bind(1, job_id)
+                      .Bind(2, gate.expression)
+                      .Bind(3, gate.verdict)
+                      .Bind(4, nlohmann::json(gate.values).dump())
+                      .Bind(5, gate.message)
+                      .Run();
+      if (!ok) return ok;
+    }
+    return Ok();
+  });
+}
+
+Result<std::map<int64_t, std::map<std::string, double>>> Store::GetRunMetrics(int64_t run_id) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT m.job_id, m.name, m.value FROM job_metrics m JOIN jobs j ON m.job_id = j.id "
+      "WHERE j.run_id = ?");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, run_id);
+  std::map<int64_t, std::map<std::string, double>> out;
+  while (true) {
+    Result<bool> row = query->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out[query->Int(0)][query->Text(1)] = query->Double(2);
+  }
+}
+
+Result<std::map<int64_t, std::vector<reports::GateResult>>> Store::GetRunGates(int64_t run_id) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT g.job_id, g.expression, g.verdict, g.used, g.message FROM gate_results g JOIN jobs "
+      "j ON g.job_id = j.id WHERE j.run_id = ? ORDER BY g.id");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, run_id);
+  std::map<int64_t, std::vector<reports::GateResult>> out;
+  while (true) {
+    Result<bool> row = query->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    reports::GateResult gate;
+    gate.expression = query->Text(1);
+    gate.verdict = query->Text(2);
+    nlohmann::json used = nlohmann::json::parse(query->Text(3), nullptr, false);
+    if (used.is_object()) {
+      for (const auto& [name, value] : used.items()) {
+        if (value.is_number()) gate.values[name] = value.get<double>();
+      }
+    }
+    gate.message = query->Text(4);
+    out[query->Int(0)].push_back(std::move(gate));
+  }
+}
+
+namespace {
+
+constexpr std::string_view kVersionColumns =
+    "name, version, digest, repo, commit_sha, branch, author, run_id, metrics, params, files, "
+    "created_at";
+
+ModelVersionRecord ReadVersion(const Statement& row) {
+  ModelVersionRecord v;
+  v.name = row.Text(0);
+  v.version = static_cast<int>(row.Int(1));
+  v.digest = row.Text(2);
+  v.repo = row.Text(3);
+  v.commit = row.Text(4);
+  v.branch = row.Text(5);
+  v.author = row.Text(6);
+  v.run_id = row.Int(7);
+  v.metrics = row.Text(8);
+  v.params = row.Text(9);
+  v.files = row.Text(10);
+  v.created_at = TimeColumn(row, 11).value_or(TimePoint{});
+  return v;
+}
+
+}  // namespace
+
+Result<int> Store::RegisterModelVersion(ModelVersionRecord version) {
+  Status done = db_->Transaction([&]() -> Status {
+    // Inside the write transaction: no other registration can take the number.
+    Result<Statement> next =
+        db_->Prepare("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?");
+    if (!next) return std::unexpected(next.error());
+    next->Bind(1, version.name);
+    if (Result<bool> row = next->Step(); !row) return std::unexpected(row.error());
+    version.version = static_cast<int>(next->Int(0));
+    Result<Statement> insert = db_->Prepare(fmt::format(
+        "INSERT INTO model_versions ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", kVersionColumns));
+    if (!insert) return std::unexpected(insert.error());
+    return insert->Bind(1, version.name)
+        .Bind(2, version.version)
+        .Bind(3, version.digest)
+        .Bind(4, version.repo)
+        .Bind(5, version.commit)
+        .Bind(6, version.branch)
+        .Bind(7, version.author)
+        .Bind(8, version.run_id)
+        .Bind(9, version.metrics)
+        .Bind(10, version.params)
+        .Bind(11, version.files)
+        .Bind(12, FormatTime(version.created_at))
+        .Run();
+  });
+  if (!done) return std::unexpected(done.error());
+  return version.version;
+}
+
+Result<std::vector<ModelVersionRecord>> Store::ListModelVersions(const std::string& name) {
+  Result<Statement> query = db_->Prepare(fmt::format(
+      "SELECT {} FROM model_versions WHERE ?1 = '' OR name = ?1 ORDER BY name, version",
+      kVersionColumns));
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, name);
+  return Collect<ModelVersionRecord>(*query, ReadVersion);
+}
+
+Result<std::optional<ModelVersionRecord>> Store::GetModelVersion(const std::string& name,
+                                                                 int version) {
+  Result<Statement> query = db_->Prepare(fmt::format(
+      "SELECT {} FROM model_versions WHERE name = ? AND version = ?", kVersionColumns));
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, name).Bind(2, version);
+  Result<bool> row = query->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<ModelVersionRecord>();
+  return std::optional<ModelVersionRecord>(ReadVersion(*query));
+}
+
+Status Store::SetModelAlias(const std::string& name, const std::string& alias, int version,
+                            TimePoint at, const std::string& by) {
+  Result<Statement> insert = db_->Prepare(
+      "INSERT INTO model_aliases (name, alias, version, set_at, set_by) VALUES (?,?,?,?,?)");
+  if (!insert) return std::unexpected(insert.error());
+  return insert->Bind(1, name).Bind(2, alias).Bind(3, version).Bind(4, FormatTime(at)).Bind(5, by).Run();
+}
+
+Result<std::map<std::string, int>> Store::GetModelAliases(const std::string& name) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT alias, version FROM model_aliases a WHERE name = ?1 AND id = (SELECT max(id) FROM "
+      "model_aliases b WHERE b.name = a.name AND b.alias = a.alias)");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, name);
+  std::map<std::string, int> out;
+  while (true) {
+    Result<bool> row = query->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out[query->Text(0)] = static_cast<int>(query->Int(1));
+  }
+}
+
+Result<std::vector<AliasRecord>> Store::GetModelAliasHistory(const std::string& name) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT alias, version, set_at, set_by FROM model_aliases WHERE name = ? ORDER BY id");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, name);
+  return Collect<AliasRecord>(*query, [](const Statement& row) {
+    return AliasRecord{row.Text(0), static_cast<int>(row.Int(1)),
+                       TimeColumn(row, 2).value_or(TimePoint{}), row.Text(3)};
   });
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "reports/junit.h"
+#include "reports/metrics.h"
 #include "store/records.h"
 #include "store/sqlite.h"
 
@@ -67,6 +68,26 @@ class Store {
     int64_t sum_ms = 0;
   };
   Result<DurationHistogram> JobDurationHistogram(const std::vector<int64_t>& upper_ms);
+
+  // Metrics and gate results of a job attempt (replacing earlier ones).
+  Status SetJobMetrics(int64_t job_id, const std::map<std::string, double>& metrics);
+  Status SetGateResults(int64_t job_id, const std::vector<reports::GateResult>& gates);
+  // Of every job of a run: (job id, metrics) and (job id, gate results).
+  Result<std::map<int64_t, std::map<std::string, double>>> GetRunMetrics(int64_t run_id);
+  Result<std::map<int64_t, std::vector<reports::GateResult>>> GetRunGates(int64_t run_id);
+
+  // The model registry. RegisterModelVersion assigns the next version of
+  // the name (distinct even when processes register at once) and returns it.
+  Result<int> RegisterModelVersion(ModelVersionRecord version);
+  // Every version of `name` (all names if empty), oldest first.
+  Result<std::vector<ModelVersionRecord>> ListModelVersions(const std::string& name);
+  Result<std::optional<ModelVersionRecord>> GetModelVersion(const std::string& name, int version);
+  Status SetModelAlias(const std::string& name, const std::string& alias, int version,
+                       TimePoint at, const std::string& by);
+  // alias -> version, as they are now.
+  Result<std::map<std::string, int>> GetModelAliases(const std::string& name);
+  // Every move of every alias of `name`, oldest first.
+  Result<std::vector<AliasRecord>> GetModelAliasHistory(const std::string& name);
 
   // Jobs. A job has one row per attempt.
   Result<int64_t> CreateJob(const JobRecord& job);
