@@ -68,6 +68,10 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
   if (!tests) return std::unexpected(tests.error());
   Result<std::vector<store::ArtifactRecord>> artifacts = store.GetRunArtifacts(run_id);
   if (!artifacts) return std::unexpected(artifacts.error());
+  Result<std::map<int64_t, std::map<std::string, double>>> metrics = store.GetRunMetrics(run_id);
+  if (!metrics) return std::unexpected(metrics.error());
+  Result<std::map<int64_t, std::vector<reports::GateResult>>> gates = store.GetRunGates(run_id);
+  if (!gates) return std::unexpected(gates.error());
   // Rows of one job attempt are contiguous (ordered by job id).
   auto rows_of = [](const auto& rows, int64_t job_id) {
     auto first = std::find_if(rows.begin(), rows.end(),
@@ -128,6 +132,15 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
       item["tests"] = {{"total", job_tests.size()}, {"passed", passed}, {"failed", failed},
                        {"skipped", skipped},      {"flaky", flaky}};
     }
+    if (auto it = metrics->find(job.id); it != metrics->end()) item["metrics"] = it->second;
+    if (auto it = gates->find(job.id); it != gates->end()) {
+      for (const reports::GateResult& gate : it->second) {
+        item["gates"].push_back({{"expression", gate.expression},
+                                 {"verdict", gate.verdict},
+                                 {"values", gate.values},
+                                 {"message", gate.message}});
+      }
+    }
     for (const store::ArtifactRecord& artifact : rows_of(*artifacts, job.id)) {
       item["artifacts"].push_back(
           {{"path", artifact.path}, {"size", artifact.size}, {"digest", artifact.digest}});
@@ -135,6 +148,27 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
     out["jobs"].push_back(std::move(item));
   }
   return out;
+}
+
+json ModelVersionJson(const store::ModelVersionRecord& version,
+                      const std::map<std::string, int>& aliases) {
+  json item = {{"name", version.name},
+               {"version", version.version},
+               {"digest", version.digest},
+               {"repo", version.repo},
+               {"commit", version.commit},
+               {"branch", version.branch},
+               {"author", version.author},
+               {"run_id", version.run_id},
+               {"metrics", json::parse(version.metrics, nullptr, false)},
+               {"params", json::parse(version.params, nullptr, false)},
+               {"files", json::parse(version.files, nullptr, false)},
+               {"aliases", json::array()},
+               {"created_at", FormatTime(version.created_at)}};
+  for (const auto& [alias, number] : aliases) {
+    if (number == version.version) item["aliases"].push_back(alias);
+  }
+  return item;
 }
 
 json RunArtifactsJson(const json& run) {

@@ -22,6 +22,11 @@ nlohmann::json RunSummaryJson(const store::RunRecord& run);
 // Fails if the run does not exist.
 Result<nlohmann::json> RunJson(store::Store& store, int64_t run_id);
 
+// A model version: name, version, digest, commit, run_id, metrics{} (per
+// job), params{}, files[], aliases[] (of those in `aliases` on it), ...
+nlohmann::json ModelVersionJson(const store::ModelVersionRecord& version,
+                                const std::map<std::string, int>& aliases);
+
 // Every artifact of a run resource's jobs: job, path, size, digest.
 nlohmann::json RunArtifactsJson(const nlohmann::json& run);
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/models.h"
 #include "cli/remote.h"
 #include "engine/status.h"
 #include "notify/notifier.h"
@@ -209,6 +210,46 @@ int main(int argc, char** argv) {
            {artifacts_cmd, artifacts_action}}) {
     actions.emplace_back(command, action);
   }
+
+  // tauon models / tauon model show|alias|lineage|diff
+  bool models_json = false;
+  CLI::App* models_cmd = app.add_subcommand("models", "List registered model versions");
+  models_cmd->add_flag("--json", models_json, "Print JSON");
+  actions.emplace_back(models_cmd,
+                       [&] { exit_code = tauon::cli::ModelsCommand(data_dir, models_json); });
+  CLI::App* model_cmd = app.add_subcommand("model", "Inspect and label registered models");
+  model_cmd->require_subcommand(1);
+  std::string model_ref, model_ref_b, model_alias;
+  bool model_json = false;
+  CLI::App* model_show = model_cmd->add_subcommand("show", "One version: metrics, params, files");
+  model_show->add_option("model", model_ref, "NAME, NAME@VERSION or NAME@ALIAS")->required();
+  model_show->add_flag("--json", model_json, "Print JSON");
+  actions.emplace_back(model_show, [&] {
+    exit_code = tauon::cli::ModelShowCommand(data_dir, model_ref, model_json);
+  });
+  CLI::App* model_alias_cmd =
+      model_cmd->add_subcommand("alias", "Point an alias (e.g. production) at a version");
+  model_alias_cmd->add_option("model", model_ref, "NAME@VERSION")->required();
+  model_alias_cmd->add_option("alias", model_alias, "The alias")->required();
+  actions.emplace_back(model_alias_cmd, [&] {
+    exit_code = tauon::cli::ModelAliasCommand(data_dir, model_ref, model_alias);
+  });
+  CLI::App* model_lineage =
+      model_cmd->add_subcommand("lineage", "Where a version comes from: commit, run, jobs, files");
+  model_lineage->add_option("model", model_ref, "NAME@VERSION or NAME@ALIAS")->required();
+  model_lineage->add_flag("--json", model_json, "Print JSON");
+  actions.emplace_back(model_lineage, [&] {
+    exit_code = tauon::cli::ModelLineageCommand(data_dir, model_ref, model_json);
+  });
+  CLI::App* model_diff = model_cmd->add_subcommand("diff", "Two versions' metrics side by side");
+  model_diff->add_option("a", model_ref, "NAME@VERSION, NAME@ALIAS or run:ID")->required();
+  model_diff->add_option("b", model_ref_b, "NAME@VERSION, NAME@ALIAS or run:ID (a run's "
+                                           "candidate, e.g. one its gates stopped)")
+      ->required();
+  model_diff->add_flag("--json", model_json, "Print JSON");
+  actions.emplace_back(model_diff, [&] {
+    exit_code = tauon::cli::ModelDiffCommand(data_dir, model_ref, model_ref_b, model_json);
+  });
 
   // tauon serve
   tauon::server::ServeOptions serve;

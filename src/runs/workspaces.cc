@@ -172,7 +172,14 @@ Status RunWorkspaces::JudgeMetrics(size_t job, int attempt, const fs::path& work
   if (table.ends_with('\n')) table.pop_back();
   notes_.JobMessage(job, attempt, table);
   for (const reports::GateResult& gate : gates) {
-    if (gate.verdict == "fail") return Fail("gate failed: {}", gate.expression);
+    if (gate.verdict == "fail") {
+      std::string values;
+      for (const auto& [name, value] : gate.values) {
+        values += fmt::format("{}{}={}", values.empty() ? "" : ", ", name,
+                              reports::FormatMetric(value));
+      }
+      return Fail("gate failed: {} ({})", gate.expression, values);
+    }
     if (gate.verdict == "error") {
       return Fail("gate '{}' could not be evaluated: {}", gate.expression, gate.message);
     }
