@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/models.h"
 #include "api/resources.h"
 #include "artifacts/artifact_store.h"
 #include "runs/log_follower.h"
@@ -161,6 +162,11 @@ void Api::Register(http::Server& server) {
   server.Route("POST", "/api/v1/runs/{id}/cancel", Authenticated(&Api::Cancel));
   server.Route("POST", "/api/v1/runs/{id}/rerun", Authenticated(&Api::Rerun));
   server.Route("GET", "/api/v1/runs/{id}/logs", Authenticated(&Api::Logs));
+  server.Route("GET", "/api/v1/models", Authenticated(&Api::Models));
+  server.Route("GET", "/api/v1/models/diff", Authenticated(&Api::ModelDiff));
+  server.Route("GET", "/api/v1/models/{model}", Authenticated(&Api::Model));
+  server.Route("GET", "/api/v1/models/{model}/lineage", Authenticated(&Api::ModelLineage));
+  server.Route("POST", "/api/v1/models/{model}/aliases", Authenticated(&Api::ModelAlias));
   server.Route("POST", "/api/v1/hooks/github",
                [this](const Request& r) { return Webhook(scm::Forge::kGitHub, r); });
   server.Route("POST", "/api/v1/hooks/gitlab",
@@ -556,6 +562,59 @@ Response Api::Webhook(scm::Forge forge, const Request& request) {
   // The payload only says "fetch now": what runs comes from the fetch.
   watcher_.FetchSoon(repo->name);
   return Response::Json(202, {{"repo", repo->name}, {"fetching", true}});
+}
+
+namespace {
+
+Response Answered(const api::Answer<json>& answer, int status = 200) {
+  if (!answer) return Response::Error(answer.error().status, answer.error().message);
+  return Response::Json(status, *answer);
+}
+
+}  // namespace
+
+Response Api::Models(const Request&) {
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  api::Answer<json> list = api::ModelsJson(**store);
+  if (!list) return Answered(list);
+  return Response::Json(200, {{"models", *list}});
+}
+
+Response Api::Model(const Request& request) {
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  return Answered(api::ModelJson(**store, request.params.at("model")));
+}
+
+Response Api::ModelLineage(const Request& request) {
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  return Answered(api::ModelLineageJson(**store, request.params.at("model")));
+}
+
+Response Api::ModelAlias(const Request& request) {
+  Response error;
+  std::optional<json> body = ObjectBody(request, &error);
+  if (!body) return error;
+  std::optional<std::string> alias = StringField(*body, "alias", &error);
+  if (!alias) return error;
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  // The admin token is the only token: actions through the API are the admin's.
+  return Answered(api::SetModelAliasJson(**store, request.params.at("model"), *alias, "admin",
+                                         SystemClock().Now()));
+}
+
+Response Api::ModelDiff(const Request& request) {
+  auto a = request.query.find("a");
+  auto b = request.query.find("b");
+  if (a == request.query.end() || b == request.query.end()) {
+    return Response::Error(400, "give the two sides as ?a=NAME@VERSION&b=NAME@VERSION (or run:ID)");
+  }
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  return Answered(api::ModelDiffJson(**store, a->second, b->second));
 }
 
 Response Api::Metrics(const Request&) {

@@ -37,6 +37,11 @@ class Api {
   http::Response Rerun(const http::Request& request);
   http::Response Logs(const http::Request& request);
   http::Response Webhook(scm::Forge forge, const http::Request& request);
+  http::Response Models(const http::Request& request);
+  http::Response Model(const http::Request& request);
+  http::Response ModelLineage(const http::Request& request);
+  http::Response ModelAlias(const http::Request& request);
+  http::Response ModelDiff(const http::Request& request);
   http::Response Metrics(const http::Request& request);
 
   // The store of the server thread, opened on first use.
