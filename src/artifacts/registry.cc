@@ -33,7 +33,7 @@ Result<ModelRef> ParseModelRef(std::string_view text) {
       return Fail("invalid model version '{}'", rest);
     }
     ref.version = std::stoi(std::string(rest));
-  } else if (IsName(rest)) {
+  } else if (IsName(rest) && isalpha(static_cast<unsigned char>(rest[0]))) {
     ref.alias = std::string(rest);
   } else {
     return Fail("invalid model '{}': expected NAME, NAME@VERSION or NAME@ALIAS", text);

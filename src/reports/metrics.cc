@@ -73,7 +73,7 @@ Result<Metrics> ParseMetrics(std::string_view text) {
   json parsed;
   try {
     parsed = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // Parse errors, and numbers too large (out_of_range).
     std::string what = e.what();
     size_t tag_end = what.find("] ");  // "[json.exception.parse_error.101] parse error at ..."
     return Fail("malformed JSON: {}",

@@ -44,6 +44,8 @@ TEST(MetricsTest, RefusesWhatIsNotANumber) {
   EXPECT_EQ(ParseMetrics(R"({"accuracy": 0.9,})").error().message.substr(0, 30),
             "malformed JSON: parse error at");
   EXPECT_FALSE(ParseMetrics("").has_value());
+  EXPECT_EQ(ParseMetrics(R"({"huge": 1e999})").error().message.substr(0, 31),
+            "malformed JSON: number overflow");
 }
 
 TEST(GatesTest, PassFailAndTheValuesUsed) {

@@ -181,6 +181,8 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
   if (pipeline_.model && status == engine::RunStatus::kSuccess) {
     if (request_.worktree) {
       not_registered_ = "a --worktree run is not a commit: its model is not registered";
+    } else if (!request_.jobs.empty()) {
+      not_registered_ = "a --job run is not the whole pipeline: its model is not registered";
     } else if (!pipeline_.MatchesBranch(commit_.branch)) {
       not_registered_ = fmt::format("branch '{}' does not match on.push.branches: its model is "
                                     "not registered",

@@ -656,6 +656,10 @@ Job PipelineParser::ParseJob(const std::string& name, const YAML::Node& key,
     }
   });
   if (!node.IsMap()) return job;
+  if (!job.gates.empty() && !job.metrics) {
+    // Gates with nothing to read would never run: that must not pass for a pass.
+    Error(key, "job '{}' has gates but no 'metrics' file for them to read", name);
+  }
   if (!has_steps) {
     Error(key, "job '{}' has no 'steps'", name);
   } else if (!steps_node.IsSequence() || steps_node.size() == 0) {

@@ -1179,5 +1179,10 @@ TEST(ParserTest, DefaultStepNamesAreMarkedAsSuch) {
   EXPECT_TRUE(p.jobs[0].steps[1].named);
 }
 
+TEST(ParserTest, GatesNeedAMetricsFile) {
+  EXPECT_EQ(Errors("jobs:\n  eval:\n    steps: [ { run: x } ]\n    gates: [ \"accuracy > 0.9\" ]\n"),
+            "2:3: job 'eval' has gates but no 'metrics' file for them to read\n");
+}
+
 }  // namespace
 }  // namespace tauon::spec

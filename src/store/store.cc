@@ -697,7 +697,11 @@ Result<int64_t> Store::ReuseJob(int64_t job_id, int64_t run_id) {
           "message, details) SELECT ?1, suite, classname, name, status, flaky, duration_ms, "
           "message, details FROM test_results WHERE job_id = ?2",
           "INSERT INTO artifacts (job_id, path, size, digest, mode) SELECT ?1, path, size, "
-          "digest, mode FROM artifacts WHERE job_id = ?2"}) {
+          "digest, mode FROM artifacts WHERE job_id = ?2",
+          "INSERT INTO job_metrics (job_id, name, value) SELECT ?1, name, value FROM job_metrics "
+          "WHERE job_id = ?2",
+          "INSERT INTO gate_results (job_id, expression, verdict, used, message) SELECT ?1, "
+          "expression, verdict, used, message FROM gate_results WHERE job_id = ?2 ORDER BY id"}) {
       Result<Statement> copy = db_->Prepare(sql);
       if (!copy) return std::unexpected(copy.error());
       if (Status ok = copy->Bind(1, *id).Bind(2, job_id).Run(); !ok) return ok;

@@ -55,7 +55,8 @@ class Store {
   Status SetHeads(const std::string& repo, const std::map<std::string, std::string>& heads);
 
   // Copies job `job_id` (a success of an earlier run) into run `run_id`, with
-  // its steps, test results and artifacts, marked as reused. Returns the new id.
+  // its steps, test results, artifacts, metrics and gate results, marked as
+  // reused. Returns the new id.
   Result<int64_t> ReuseJob(int64_t job_id, int64_t run_id);
 
   // For /metrics: runs per status, and a histogram of finished job attempts'

@@ -27,6 +27,8 @@ set -u -o pipefail
 E2E_NAME=$(basename "$0" .sh)
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TAUON_SOURCE_DIR=${TAUON_SOURCE_DIR:-$(cd "$E2E_DIR/../.." && pwd)}
+# Absolute: the test runs in its temp dir.
+TAUON_SOURCE_DIR=$(cd "$TAUON_SOURCE_DIR" && pwd)
 if [[ -z "${TAUON:-}" ]]; then
   TAUON="$TAUON_SOURCE_DIR/build/tauon"
 fi
