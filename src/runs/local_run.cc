@@ -78,7 +78,6 @@ std::vector<std::string> PreparedRun::Notes() const {
         "pipeline",
         commit_.branch, Join(pipeline_.push_branches, ", ")));
   }
-  if (!pipeline_.deploy.is_null()) notes.push_back("'deploy' is accepted but not acted on yet");
   if (pipeline_.cancel_in_progress) {
     notes.push_back("'concurrency' applies to runs queued by a server, not to 'tauon run'");
   }

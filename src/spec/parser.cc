@@ -9,12 +9,11 @@
 #include <set>
 #include <span>
 
+#include "spec/pipeline_parser.h"
 #include "util/strings.h"
 
 namespace tauon::spec {
-namespace {
-
-using Keys = std::span<const std::string_view>;
+namespace detail {
 
 constexpr std::string_view kPipelineKeys[] = {"name", "on",    "env",   "concurrency",
                                               "jobs", "model", "deploy"};
@@ -65,7 +64,6 @@ std::pair<size_t, size_t> DoubleQuotedEscape(std::string_view s) {
   return {2, 1};
 }
 
-// Job and model names become directory names and command-line arguments.
 bool IsSafeName(std::string_view s) {
   if (s.empty() || s[0] == '.' || s[0] == '-') return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -100,90 +98,6 @@ std::string KindName(const YAML::Node& node) {
   }
 }
 
-class PipelineParser {
- public:
-  PipelineParser(std::string_view source, std::vector<Diagnostic>* errors)
-      : source_(source), errors_(errors) {}
-
-  Pipeline Parse(const YAML::Node& root);
-
- private:
-  using Visit = std::function<void(const std::string& key, const YAML::Node& key_node,
-                                   const YAML::Node& value)>;
-
-  // An empty value (`timeout:`) has the mark of the token after it, often on
-  // a later line: report it at its key instead.
-  Location At(const YAML::Node& node) const {
-    const YAML::Mark mark = node.Mark();
-    if (mark.line < 0 || (node.IsNull() && !IsExplicitNull(mark))) return fallback_;
-    return {mark.line + 1, mark.column + 1};
-  }
-
-  // True if the source at `mark` spells a null (`~`, `null`) rather than nothing.
-  bool IsExplicitNull(const YAML::Mark& mark) const {
-    if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= source_.size()) return false;
-    std::string_view rest = source_.substr(static_cast<size_t>(mark.pos));
-    if (rest.starts_with("~")) return true;
-    std::string_view word =
-        rest.substr(0, std::min(rest.size(), rest.find_first_of(" \t\r\n,]}#")));
-    return word == "null" || word == "Null" || word == "NULL";
-  }
-
-  template <typename... Args>
-  void Error(Location at, fmt::format_string<Args...> format, Args&&... args) {
-    errors_->push_back({at, fmt::format(format, std::forward<Args>(args)...)});
-  }
-  template <typename... Args>
-  void Error(const YAML::Node& at, fmt::format_string<Args...> format, Args&&... args) {
-    Error(At(at), format, std::forward<Args>(args)...);
-  }
-
-  // Visits the entries of mapping `node` whose keys are in `keys`; reports
-  // unknown keys (with a suggestion), duplicate keys and non-string keys.
-  // Returns false (and reports) if `node` is not a mapping.
-  bool ForEachEntry(const YAML::Node& node, std::string_view what, Keys keys, const Visit& visit);
-  // Like ForEachEntry, for mappings whose keys are names chosen by the user.
-  bool ForEachNamed(const YAML::Node& node, std::string_view what, const Visit& visit);
-
-  std::optional<std::string> String(const YAML::Node& node, std::string_view what);
-  std::optional<std::string> NonEmptyString(const YAML::Node& node, std::string_view what);
-  std::optional<bool> Bool(const YAML::Node& node, std::string_view what);
-  std::optional<int> Int(const YAML::Node& node, std::string_view what, int min, int max);
-  std::optional<Duration> DurationValue(const YAML::Node& node, std::string_view what);
-  // A single string or a list of strings.
-  std::vector<std::string> StringList(const YAML::Node& node, std::string_view what,
-                                      std::vector<Location>* locations = nullptr);
-  EnvList Env(const YAML::Node& node);
-  std::optional<Condition> ParseExpression(const YAML::Node& node, bool is_condition);
-  // Where byte `offset` of scalar `node`'s value is in the file.
-  Location LocationInScalar(const YAML::Node& node, size_t offset) const;
-  // Checks ${{ ... }} substitutions in a scalar against the job's matrix axes.
-  void CheckSubstitutions(const YAML::Node& node, const std::string& text, const Job& job);
-  // Defers the substitution checks of an env mapping's values until the job's matrix is known.
-  void CheckEnvSubstitutions(const YAML::Node& env) {
-    if (!env.IsMap()) return;
-    for (auto it = env.begin(); it != env.end(); ++it) {
-      if (it->second.IsScalar()) pending_substitutions_.emplace_back(it->second, it->second.Scalar());
-    }
-  }
-  std::optional<std::string> RelativePath(const YAML::Node& node, std::string_view what);
-
-  void ParseOn(const YAML::Node& node, Pipeline* pipeline);
-  Job ParseJob(const std::string& name, const YAML::Node& key, const YAML::Node& node);
-  void ParseMatrix(const YAML::Node& node, Job* job);
-  Step ParseStep(const YAML::Node& node, const Job& job);
-  Service ParseService(const std::string& name, const YAML::Node& key, const YAML::Node& node,
-                       const Job& job);
-  ModelSpec ParseModel(const YAML::Node& node);
-  void CheckNeeds(const Pipeline& pipeline);
-
-  std::string_view source_;
-  std::vector<Diagnostic>* errors_;
-  Location fallback_;  // Location of the enclosing key, for nodes without a mark.
-  // Strings of the job being parsed that may hold ${{ matrix.KEY }}: checked
-  // once the whole job, and so its matrix, is parsed.
-  std::vector<std::pair<YAML::Node, std::string>> pending_substitutions_;
-};
 
 bool PipelineParser::ForEachEntry(const YAML::Node& node, std::string_view what, Keys keys,
                                   const Visit& visit) {
@@ -556,25 +470,7 @@ Pipeline PipelineParser::Parse(const YAML::Node& root) {
     } else if (key == "model") {
       pipeline.model = ParseModel(value);
     } else if (key == "deploy") {
-      if (!value.IsMap()) {
-        Error(value, "'deploy' must be a mapping, got {}", KindName(value));
-      } else {
-        pipeline.deploy_location = At(value);
-        std::function<nlohmann::json(const YAML::Node&)> to_json = [&](const YAML::Node& n) {
-          nlohmann::json out;
-          if (n.IsMap()) {
-            out = nlohmann::json::object();
-            for (auto it = n.begin(); it != n.end(); ++it) out[it->first.Scalar()] = to_json(it->second);
-          } else if (n.IsSequence()) {
-            out = nlohmann::json::array();
-            for (const YAML::Node& item : n) out.push_back(to_json(item));
-          } else if (n.IsScalar()) {
-            out = n.Scalar();
-          }
-          return out;
-        };
-        pipeline.deploy = to_json(value);
-      }
+      pipeline.deploy = ParseDeploy(value);
     }
   });
   if (is_map && !has_jobs) Error(Location{1, 1}, "the pipeline has no 'jobs'");
@@ -712,7 +608,7 @@ void PipelineParser::ParseMatrix(const YAML::Node& node, Job* job) {
   }
 }
 
-}  // namespace
+}  // namespace detail
 
 std::string DefaultStepName(std::string_view run) {
   std::string first_line(Trim(run.substr(0, run.find('\n'))));
@@ -724,7 +620,7 @@ std::string DefaultStepName(std::string_view run) {
   return first_line;
 }
 
-namespace {
+namespace detail {
 
 Step PipelineParser::ParseStep(const YAML::Node& node, const Job& job) {
   Step step;
@@ -897,7 +793,7 @@ void PipelineParser::CheckNeeds(const Pipeline& pipeline) {
   }
 }
 
-}  // namespace
+}  // namespace detail
 
 std::expected<Pipeline, std::vector<Diagnostic>> ParsePipeline(std::string_view source) {
   std::vector<Diagnostic> errors;
@@ -910,7 +806,7 @@ std::expected<Pipeline, std::vector<Diagnostic>> ParsePipeline(std::string_view 
     errors.push_back({{e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + message});
     return std::unexpected(std::move(errors));
   }
-  PipelineParser parser(source, &errors);
+  detail::PipelineParser parser(source, &errors);
   Pipeline pipeline = parser.Parse(root);
   if (!errors.empty()) {
     std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {

@@ -186,20 +186,34 @@ TEST(ParserTest, DesignExampleModelAndDeploy) {
   EXPECT_FALSE(p.model->params);
   EXPECT_EQ(p.model->location, (Location{31, 3}));
 
-  // `deploy` is kept as written for the deploy controller; scalars stay text.
-  EXPECT_EQ(p.deploy_location, (Location{34, 3}));
-  EXPECT_EQ(p.deploy["serve"]["command"],
+  ASSERT_TRUE(p.deploy);
+  EXPECT_EQ(p.deploy->location, (Location{34, 3}));
+  EXPECT_EQ(p.deploy->serve.command,
             "python3 src/serve.py --model \"$TAUON_MODEL_DIR\" --port \"$PORT\"");
-  EXPECT_EQ(p.deploy["serve"]["readiness"]["http"], "/healthz");
-  EXPECT_EQ(p.deploy["environments"]["staging"]["replicas"], "2");
-  EXPECT_EQ(p.deploy["environments"]["staging"]["strategy"]["rolling"]["max_surge"], "1");
-  const nlohmann::json& canary = p.deploy["environments"]["production"]["strategy"]["canary"];
+  ASSERT_TRUE(p.deploy->serve.readiness);
+  EXPECT_EQ(p.deploy->serve.readiness->path, "/healthz");
+  EXPECT_EQ(p.deploy->serve.readiness->period, Duration(1000));
+  EXPECT_FALSE(p.deploy->serve.liveness);
+  ASSERT_EQ(p.deploy->environments.size(), 2u);
+  const EnvironmentSpec& staging = p.deploy->environments[0];
+  EXPECT_EQ(staging.name, "staging");
+  EXPECT_EQ(staging.replicas, 2);
+  EXPECT_EQ(staging.port, 0);
+  EXPECT_EQ(staging.approval, Approval::kAuto);
+  // Strategy settings are kept as written for the deploy controller; scalars stay text.
+  EXPECT_EQ(staging.strategy["rolling"]["max_surge"], "1");
+  const EnvironmentSpec& production = p.deploy->environments[1];
+  EXPECT_EQ(production.after, "staging");
+  EXPECT_EQ(production.approval, Approval::kManual);
+  EXPECT_EQ(production.replicas, 4);
+  const nlohmann::json& canary = production.strategy["canary"];
   ASSERT_TRUE(canary["steps"].is_array());
   ASSERT_EQ(canary["steps"].size(), 2u);
   EXPECT_EQ(canary["steps"][1]["pause"], "1m");
   EXPECT_EQ(canary["analysis"]["checks"][1],
             "canary.latency_p99_ms <= stable.latency_p99_ms * 1.2");
-  EXPECT_EQ(p.deploy["environments"]["production"]["after"], "staging");
+  EXPECT_EQ(p.deploy->FindEnvironment("production"), &production);
+  EXPECT_EQ(p.deploy->FindEnvironment("nowhere"), nullptr);
 }
 
 TEST(ParserTest, EveryJobAndStepField) {
@@ -1182,6 +1196,36 @@ TEST(ParserTest, DefaultStepNamesAreMarkedAsSuch) {
 TEST(ParserTest, GatesNeedAMetricsFile) {
   EXPECT_EQ(Errors("jobs:\n  eval:\n    steps: [ { run: x } ]\n    gates: [ \"accuracy > 0.9\" ]\n"),
             "2:3: job 'eval' has gates but no 'metrics' file for them to read\n");
+}
+
+TEST(ParserTest, DeployErrors) {
+  const std::string serve = "jobs: { a: { steps: [ { run: x } ] } }\ndeploy:\n  serve:\n";
+  EXPECT_EQ(Errors(serve + "    command: ./serve\n    readiness: { http: healthz, period: 0s }\n"
+                           "    replicas: 0\n"
+                           "  environments:\n"
+                           "    staging: { port: 8080, aprroval: manual }\n"
+                           "    prod: { after: stagin, port: 8080, approval: sometimes }\n"
+                           "    qa: { strategy: { canary: {}, rolling: {} } }\n"),
+            "5:24: 'http' must be a path starting with '/', got 'healthz'\n"
+            "5:41: period must be longer than zero\n"
+            "6:15: replicas must be a whole number from 1 to 64, got '0'\n"
+            "8:28: unknown key 'aprroval' in environment 'staging' (did you mean 'approval'?)\n"
+            "9:5: environment 'prod' comes after 'stagin', which is not defined (did you mean "
+            "'staging'?)\n"
+            "9:5: environments 'staging' and 'prod' both use port 8080\n"
+            "9:50: approval must be 'auto' or 'manual', got 'sometimes'\n"
+            "10:21: 'strategy' takes one of rolling, blue_green or canary\n");
+  EXPECT_EQ(Errors("jobs: { a: { steps: [ { run: x } ] } }\ndeploy: { environments: {} }\n"),
+            "2:9: 'deploy' needs 'serve' (the command that runs a replica)\n"
+            "2:25: 'environments' must define at least one environment\n");
+  EXPECT_EQ(Errors(serve + "    command: ./serve\n  environments:\n    a: { after: b }\n"
+                           "    b: { after: a }\n"),
+            "6:5: environments form a cycle through 'after': a -> b -> a\n"
+            "7:5: environments form a cycle through 'after': b -> a -> b\n");
+  EXPECT_EQ(Errors(serve + "    readiness: { period: 1s }\n  environments: { staging: }\n"),
+            "4:5: 'serve' needs a 'command' (it gets the replica's port in $PORT and the model's "
+            "files in $TAUON_MODEL_DIR)\n"
+            "4:16: 'readiness' needs 'http' (the path to check)\n");
 }
 
 }  // namespace

@@ -76,6 +76,53 @@ struct ModelSpec {
   Location location;
 };
 
+// An HTTP health check of a replica: GET `path` on its port every `period`;
+// a check fails on a connection error, a timeout or a status other than 2xx.
+struct HttpProbe {
+  std::string path = "/healthz";
+  Duration period{1000};
+  Duration timeout{1000};
+  int failure_threshold = 3;  // Failed checks in a row that count.
+  Location location;
+};
+
+// deploy.serve: how to run one replica of a release.
+struct ServeSpec {
+  std::string command;  // Run by sh -c, with $PORT and $TAUON_MODEL_DIR set.
+  // Traffic reaches a replica once a readiness check passes (at once without one).
+  std::optional<HttpProbe> readiness;
+  // A replica whose liveness check fails failure_threshold times is restarted.
+  std::optional<HttpProbe> liveness;
+  EnvList env;
+  Duration stop_timeout{10'000};  // SIGTERM to SIGKILL.
+  int replicas = 1;               // Default for environments without their own.
+  Location location;
+};
+
+enum class Approval { kAuto, kManual };
+
+// deploy.environments.NAME
+struct EnvironmentSpec {
+  std::string name;
+  int port = 0;  // The router's port; 0 = assigned by the server.
+  int replicas = 0;  // 0 = serve.replicas.
+  std::string after;  // The environment a release must reach first ("" = none).
+  Approval approval = Approval::kAuto;
+  // `strategy` as written ({"rolling": {...}}, {"blue_green": ...} or
+  // {"canary": ...}); its kind is checked here, its settings by the deploy
+  // controller. Absent: a plain replacement.
+  nlohmann::json strategy;
+  Location location;
+};
+
+struct DeploySpec {
+  ServeSpec serve;
+  std::vector<EnvironmentSpec> environments;  // In the order written.
+  Location location;
+
+  const EnvironmentSpec* FindEnvironment(std::string_view name) const;
+};
+
 struct Pipeline {
   std::string name;
   // on.push.branches; empty means every branch.
@@ -84,9 +131,7 @@ struct Pipeline {
   bool cancel_in_progress = false;  // concurrency.cancel_in_progress
   std::vector<Job> jobs;            // In the order written.
   std::optional<ModelSpec> model;
-  // `deploy:` as written; interpreted by the deploy controller.
-  nlohmann::json deploy;
-  Location deploy_location;
+  std::optional<DeploySpec> deploy;
 
   const Job* FindJob(std::string_view name) const;
   // True when `branch` passes on.push.branches (or there is no filter).

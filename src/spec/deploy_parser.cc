@@ -1,0 +1,217 @@
+// `deploy:` in `.tauon.yml`: how a release's replicas run (`serve`) and the
+// environments they run in. docs/pipeline.md#deploy is the grammar.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "spec/pipeline_parser.h"
+#include "util/strings.h"
+
+namespace tauon::spec {
+namespace detail {
+namespace {
+
+constexpr std::string_view kDeployKeys[] = {"serve", "environments"};
+constexpr std::string_view kServeKeys[] = {"command",      "readiness", "liveness", "env",
+                                           "stop_timeout", "replicas"};
+constexpr std::string_view kProbeKeys[] = {"http", "period", "timeout", "failure_threshold"};
+constexpr std::string_view kEnvironmentKeys[] = {"port", "replicas", "after", "approval",
+                                                 "strategy"};
+constexpr std::string_view kStrategies[] = {"rolling", "blue_green", "canary"};
+
+constexpr int kMaxReplicas = 64;
+
+// Strategy settings are kept as written (scalars as text) for the deploy
+// controller, which checks them.
+nlohmann::json ToJson(const YAML::Node& node) {
+  nlohmann::json out;
+  if (node.IsMap()) {
+    out = nlohmann::json::object();
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      out[it->first.Scalar()] = ToJson(it->second);
+    }
+  } else if (node.IsSequence()) {
+    out = nlohmann::json::array();
+    for (const YAML::Node& item : node) out.push_back(ToJson(item));
+  } else if (node.IsScalar()) {
+    out = node.Scalar();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<DeploySpec> PipelineParser::ParseDeploy(const YAML::Node& node) {
+  DeploySpec deploy;
+  deploy.location = At(node);
+  bool has_serve = false, has_environments = false;
+  bool is_map = ForEachEntry(node, "'deploy'", kDeployKeys, [&](const std::string& key,
+                                                                const YAML::Node&,
+                                                                const YAML::Node& value) {
+    if (key == "serve") {
+      has_serve = true;
+      deploy.serve = ParseServe(value);
+    } else if (key == "environments") {
+      has_environments = true;
+      ForEachNamed(value, "'environments'", [&](const std::string& name, const YAML::Node& key_node,
+                                                const YAML::Node& environment) {
+        deploy.environments.push_back(ParseEnvironment(name, key_node, environment));
+      });
+      if (value.IsMap() && value.size() == 0) {
+        Error(value, "'environments' must define at least one environment");
+      }
+    }
+  });
+  if (!is_map) return std::nullopt;
+  if (!has_serve) Error(node, "'deploy' needs 'serve' (the command that runs a replica)");
+  if (!has_environments) Error(node, "'deploy' needs 'environments'");
+
+  std::vector<std::string> names;
+  for (const EnvironmentSpec& environment : deploy.environments) names.push_back(environment.name);
+  for (const EnvironmentSpec& environment : deploy.environments) {
+    if (environment.after.empty()) continue;
+    if (environment.after == environment.name) {
+      Error(environment.location, "environment '{}' cannot come after itself", environment.name);
+    } else if (!deploy.FindEnvironment(environment.after)) {
+      auto suggestion = SuggestClosest(environment.after, names);
+      Error(environment.location, "environment '{}' comes after '{}', which is not defined{}",
+            environment.name, environment.after,
+            suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "");
+    }
+  }
+  // A promotion chain goes one way: staging -> production, never back.
+  for (const EnvironmentSpec& environment : deploy.environments) {
+    std::vector<std::string> chain = {environment.name};
+    const EnvironmentSpec* at = &environment;
+    while (at && !at->after.empty() && at->after != at->name) {
+      if (std::find(chain.begin(), chain.end(), at->after) != chain.end()) {
+        chain.push_back(at->after);
+        if (chain.front() == chain.back()) {  // Reported once, from the cycle's first member.
+          Error(environment.location, "environments form a cycle through 'after': {}",
+                Join(chain, " -> "));
+        }
+        break;
+      }
+      chain.push_back(at->after);
+      at = deploy.FindEnvironment(at->after);
+    }
+  }
+  std::map<int, std::string> ports;
+  for (const EnvironmentSpec& environment : deploy.environments) {
+    if (environment.port == 0) continue;
+    auto [other, inserted] = ports.emplace(environment.port, environment.name);
+    if (!inserted) {
+      Error(environment.location, "environments '{}' and '{}' both use port {}", other->second,
+            environment.name, environment.port);
+    }
+  }
+  return deploy;
+}
+
+ServeSpec PipelineParser::ParseServe(const YAML::Node& node) {
+  ServeSpec serve;
+  serve.location = At(node);
+  bool has_command = false;
+  ForEachEntry(node, "'serve'", kServeKeys, [&](const std::string& key, const YAML::Node&,
+                                                const YAML::Node& value) {
+    if (key == "command") {
+      has_command = true;
+      if (auto s = NonEmptyString(value, "command")) serve.command = *s;
+    } else if (key == "readiness") {
+      serve.readiness = ParseProbe(value, "readiness");
+    } else if (key == "liveness") {
+      serve.liveness = ParseProbe(value, "liveness");
+    } else if (key == "env") {
+      serve.env = Env(value);
+    } else if (key == "stop_timeout") {
+      if (auto d = DurationValue(value, "stop_timeout")) serve.stop_timeout = *d;
+    } else if (key == "replicas") {
+      if (auto n = Int(value, "replicas", 1, kMaxReplicas)) serve.replicas = *n;
+    }
+  });
+  if (node.IsMap() && !has_command) {
+    Error(node, "'serve' needs a 'command' (it gets the replica's port in $PORT and the model's "
+                "files in $TAUON_MODEL_DIR)");
+  }
+  return serve;
+}
+
+HttpProbe PipelineParser::ParseProbe(const YAML::Node& node, std::string_view what) {
+  HttpProbe probe;
+  probe.location = At(node);
+  bool has_http = false;
+  ForEachEntry(node, fmt::format("'{}'", what), kProbeKeys, [&](const std::string& key,
+                                                                const YAML::Node&,
+                                                                const YAML::Node& value) {
+    if (key == "http") {
+      has_http = true;
+      if (auto s = NonEmptyString(value, "http")) {
+        if (!s->starts_with("/") || s->find_first_of(" \t\r\n") != std::string::npos) {
+          Error(value, "'http' must be a path starting with '/', got '{}'", *s);
+        }
+        probe.path = *s;
+      }
+    } else if (key == "period") {
+      if (auto d = DurationValue(value, "period")) probe.period = *d;
+    } else if (key == "timeout") {
+      if (auto d = DurationValue(value, "timeout")) probe.timeout = *d;
+    } else if (key == "failure_threshold") {
+      if (auto n = Int(value, "failure_threshold", 1, 100)) probe.failure_threshold = *n;
+    }
+  });
+  if (node.IsMap() && !has_http) Error(node, "'{}' needs 'http' (the path to check)", what);
+  return probe;
+}
+
+EnvironmentSpec PipelineParser::ParseEnvironment(const std::string& name, const YAML::Node& key,
+                                                 const YAML::Node& node) {
+  EnvironmentSpec environment;
+  environment.name = name;
+  environment.location = At(key);
+  if (!IsSafeName(name)) {
+    Error(key, "invalid environment name '{}': use letters, digits, '_', '-' and '.'", name);
+  }
+  if (node.IsNull()) return environment;  // `staging:` alone: every setting by default.
+  ForEachEntry(node, fmt::format("environment '{}'", name), kEnvironmentKeys,
+               [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+                 if (key == "port") {
+                   if (auto n = Int(value, "port", 1, 65535)) environment.port = *n;
+                 } else if (key == "replicas") {
+                   if (auto n = Int(value, "replicas", 1, kMaxReplicas)) environment.replicas = *n;
+                 } else if (key == "after") {
+                   if (auto s = NonEmptyString(value, "after")) environment.after = *s;
+                 } else if (key == "approval") {
+                   if (auto s = NonEmptyString(value, "approval")) {
+                     if (*s == "auto") {
+                       environment.approval = Approval::kAuto;
+                     } else if (*s == "manual") {
+                       environment.approval = Approval::kManual;
+                     } else {
+                       Error(value, "approval must be 'auto' or 'manual', got '{}'", *s);
+                     }
+                   }
+                 } else if (key == "strategy") {
+                   ForEachEntry(value, "'strategy'", kStrategies,
+                                [&](const std::string& kind, const YAML::Node&,
+                                    const YAML::Node& settings) {
+                                  environment.strategy[kind] = ToJson(settings);
+                                });
+                   if (value.IsMap() && value.size() != 1) {
+                     Error(value, "'strategy' takes one of rolling, blue_green or canary");
+                   }
+                 }
+               });
+  return environment;
+}
+
+}  // namespace detail
+
+const EnvironmentSpec* DeploySpec::FindEnvironment(std::string_view name) const {
+  for (const EnvironmentSpec& environment : environments) {
+    if (environment.name == name) return &environment;
+  }
+  return nullptr;
+}
+
+}  // namespace tauon::spec
