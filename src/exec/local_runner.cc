@@ -101,6 +101,7 @@ Result<ProcessId> LocalProcessRunner::Start(ProcessSpec spec) {
   process.pidfd = PidfdOpen(pid);
   process.output_fd = pipe_fds[0];
   process.on_output = std::move(spec.on_output);
+  process.kill_grace = spec.kill_grace.value_or(kill_grace_);
   if (process.pidfd < 0) {
     int saved = errno;
     kill(-pid, SIGKILL);
@@ -219,7 +220,7 @@ void LocalProcessRunner::Terminate(ProcessId id) {
   if (it == processes_.end() || it->second.kill_at) return;
   kill(-it->second.pid, SIGTERM);
   kill(-it->second.pid, SIGCONT);  // A stopped process must run to handle SIGTERM.
-  it->second.kill_at = clock_.Now() + kill_grace_;
+  it->second.kill_at = clock_.Now() + it->second.kill_grace;
 }
 
 void LocalProcessRunner::Kill(ProcessId id) {

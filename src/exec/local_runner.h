@@ -35,6 +35,7 @@ class LocalProcessRunner final : public ProcessRunner {
     int pidfd = -1;
     int output_fd = -1;  // Read end of the stdout/stderr pipe; -1 after EOF.
     std::function<void(std::string_view)> on_output;
+    Duration kill_grace{0};
     std::optional<TimePoint> kill_at;  // When Terminate()'s SIGKILL is due.
   };
 

@@ -26,6 +26,8 @@ struct ProcessSpec {
   // Receives stdout and stderr, interleaved as written, in chunks of any size.
   // Called from Wait() only.
   std::function<void(std::string_view)> on_output;
+  // Time between Terminate()'s SIGTERM and SIGKILL; unset: the runner's own.
+  std::optional<Duration> kill_grace;
 };
 
 struct ExitStatus {

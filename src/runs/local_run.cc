@@ -87,6 +87,7 @@ std::vector<std::string> PreparedRun::Notes() const {
 Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
   store::RunRecord record;
   record.repo = request_.repo_name;
+  record.source = std::filesystem::absolute(request_.repo_dir).lexically_normal().string();
   record.commit = commit_.sha;
   record.branch = commit_.branch;
   record.event = request_.event;

@@ -32,6 +32,10 @@ struct RunRecord {
   std::string trigger = "manual";
   // With rerun_of: the jobs that succeeded there are reused, not run again.
   bool reuse_succeeded = false;
+  // The git repository the run read its commit from (absolute path: the
+  // work tree of `tauon run`, the server's mirror), where a deploy of its
+  // model version checks the commit out.
+  std::string source;
 };
 
 struct JobRecord {
@@ -126,6 +130,46 @@ struct RepoRecord {
   std::vector<std::string> branches;  // Glob filters; empty = every branch.
   Duration poll{10'000};
   TimePoint created_at;
+};
+
+// Deployments: environments, the releases deployed to them, the process
+// groups of their replicas (to clean up after a crash) and what happened.
+struct EnvironmentRecord {
+  std::string name;
+  std::string repo;  // The repository whose pipeline defines it.
+  int port = 0;      // Its router's port.
+  std::optional<int64_t> desired_release;  // The release that should serve it.
+  TimePoint created_at;
+};
+
+struct ReleaseRecord {
+  int64_t id = 0;
+  std::string environment;
+  std::string model;  // Name; with `version` the model version deployed.
+  int version = 0;
+  std::string repo;
+  std::string commit;
+  std::string source;    // The git repository to check the commit out from.
+  std::string pipeline;  // `.tauon.yml` at that commit: how to serve it.
+  int replicas = 0;
+  // starting: replicas starting; live: serving; failed: never served (see
+  // reason); superseded: replaced by a later release; stopped: taken down.
+  std::string phase = "starting";
+  std::string reason;
+  std::string created_by;
+  TimePoint created_at;
+  std::optional<TimePoint> live_at;
+  std::optional<TimePoint> finished_at;
+};
+
+struct DeployEventRecord {
+  int64_t id = 0;
+  std::string environment;
+  std::optional<int64_t> release_id;
+  std::string what;  // "deploy", "live", "superseded", "replica-crashed", ...
+  std::string why;
+  std::string who;  // A user, or "tauon" itself.
+  TimePoint at;
 };
 
 }  // namespace tauon::store

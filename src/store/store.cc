@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "store/rows.h"
 #include "util/strings.h"
 
 namespace tauon::store {
@@ -157,20 +158,53 @@ CREATE TABLE model_aliases (
 );
 CREATE INDEX model_aliases_by_name ON model_aliases(name, alias, id);
 )sql",
+    R"sql(
+ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT '';
+CREATE TABLE environments (
+  name TEXT PRIMARY KEY,
+  repo TEXT NOT NULL,
+  port INTEGER NOT NULL UNIQUE,
+  desired_release INTEGER,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE releases (
+  id INTEGER PRIMARY KEY,
+  environment TEXT NOT NULL REFERENCES environments(name),
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  repo TEXT NOT NULL,
+  commit_sha TEXT NOT NULL,
+  source TEXT NOT NULL,
+  pipeline TEXT NOT NULL,
+  replicas INTEGER NOT NULL,
+  phase TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  live_at TEXT,
+  finished_at TEXT
+);
+CREATE INDEX releases_by_environment ON releases(environment, id);
+CREATE TABLE replica_processes (
+  release_id INTEGER NOT NULL REFERENCES releases(id),
+  replica TEXT NOT NULL,
+  pgid INTEGER NOT NULL,
+  leader TEXT NOT NULL,
+  PRIMARY KEY (release_id, replica)
+);
+CREATE TABLE deploy_events (
+  id INTEGER PRIMARY KEY,
+  environment TEXT NOT NULL,
+  release_id INTEGER,
+  what TEXT NOT NULL,
+  why TEXT NOT NULL,
+  who TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE INDEX deploy_events_by_environment ON deploy_events(environment, id);
+)sql",
 };
 
-std::optional<std::string> TimeText(const std::optional<TimePoint>& t) {
-  if (!t) return std::nullopt;
-  return FormatTime(*t);
-}
-
-std::optional<TimePoint> TimeColumn(const Statement& row, int column) {
-  std::optional<std::string> text = row.OptionalText(column);
-  if (!text) return std::nullopt;
-  Result<TimePoint> t = ParseTime(*text);
-  if (!t) return std::nullopt;
-  return *t;
-}
 
 std::vector<std::string> JsonStrings(const std::string& text) {
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -184,7 +218,7 @@ std::vector<std::string> JsonStrings(const std::string& text) {
 
 constexpr std::string_view kRunColumns =
     "id, repo, commit_sha, branch, event, pipeline, message, author, status, error, created_at, "
-    "started_at, finished_at, owner, rerun_of, trigger, reuse_succeeded";
+    "started_at, finished_at, owner, rerun_of, trigger, reuse_succeeded, source";
 
 RunRecord ReadRun(const Statement& row) {
   RunRecord run;
@@ -205,20 +239,10 @@ RunRecord ReadRun(const Statement& row) {
   run.rerun_of = row.OptionalInt(14);
   run.trigger = row.Text(15);
   run.reuse_succeeded = row.Int(16) != 0;
+  run.source = row.Text(17);
   return run;
 }
 
-// Collects the rows of a query through `read`.
-template <typename T, typename Read>
-Result<std::vector<T>> Collect(Statement& statement, Read read) {
-  std::vector<T> out;
-  while (true) {
-    Result<bool> row = statement.Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
-    out.push_back(read(statement));
-  }
-}
 
 }  // namespace
 
@@ -262,8 +286,8 @@ Status Store::Migrate() {
 Result<int64_t> Store::CreateRun(const RunRecord& run) {
   Result<Statement> insert = db_->Prepare(
       "INSERT INTO runs (repo, commit_sha, branch, event, pipeline, message, author, status, "
-      "error, created_at, started_at, finished_at, owner, rerun_of, trigger, reuse_succeeded) "
-      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "error, created_at, started_at, finished_at, owner, rerun_of, trigger, reuse_succeeded, "
+      "source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!insert) return std::unexpected(insert.error());
   insert->Bind(1, run.repo)
       .Bind(2, run.commit)
@@ -280,7 +304,8 @@ Result<int64_t> Store::CreateRun(const RunRecord& run) {
       .Bind(13, run.owner)
       .Bind(14, run.rerun_of)
       .Bind(15, run.trigger)
-      .Bind(16, run.reuse_succeeded ? 1 : 0);
+      .Bind(16, run.reuse_succeeded ? 1 : 0)
+      .Bind(17, run.source);
   if (Status ok = insert->Run(); !ok) return std::unexpected(ok.error());
   return db_->LastInsertId();
 }

@@ -116,6 +116,35 @@ class Store {
   // Artifacts of every job (attempt) of a run, by job then path.
   Result<std::vector<ArtifactRecord>> GetRunArtifacts(int64_t run_id);
 
+  // Deployments (deploy_store.cc).
+  Result<std::optional<EnvironmentRecord>> GetEnvironment(const std::string& name);
+  Result<std::vector<EnvironmentRecord>> ListEnvironments();
+  Status CreateEnvironment(const EnvironmentRecord& environment);  // Fails if it exists.
+  Status SetDesiredRelease(const std::string& environment, std::optional<int64_t> release_id);
+  Result<int64_t> CreateRelease(const ReleaseRecord& release);
+  Result<std::optional<ReleaseRecord>> GetRelease(int64_t id);
+  // Newest first; at most `limit`.
+  Result<std::vector<ReleaseRecord>> ListReleases(const std::string& environment, int limit);
+  // Releases in phase starting or live, in every environment, oldest first.
+  Result<std::vector<ReleaseRecord>> ActiveReleases();
+  Status SetReleasePhase(int64_t id, const std::string& phase, const std::string& reason,
+                         TimePoint at);
+  Status AddReplicaProcess(int64_t release_id, const std::string& replica, int pgid,
+                           const std::string& leader);
+  Status RemoveReplicaProcess(int64_t release_id, const std::string& replica);
+  // (release id, replica, pgid, leader) of every recorded replica process group.
+  struct ReplicaProcess {
+    int64_t release_id = 0;
+    std::string replica;
+    int pgid = 0;
+    std::string leader;
+  };
+  Result<std::vector<ReplicaProcess>> ListReplicaProcesses();
+  Status AddDeployEvent(const DeployEventRecord& event);
+  // Newest first; at most `limit`.
+  Result<std::vector<DeployEventRecord>> ListDeployEvents(const std::string& environment,
+                                                          int limit);
+
   Database& database() { return *db_; }
 
  private:
