@@ -8,6 +8,7 @@ packages="
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
   libgit2-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   python3 python3-pytest python3-numpy python3-sklearn python3-pyflakes
+  nginx wrk prometheus
 "
 missing=""
 for p in $packages; do

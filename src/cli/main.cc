@@ -9,6 +9,7 @@
 #include "cli/remote.h"
 #include "engine/status.h"
 #include "notify/notifier.h"
+#include "router/router_command.h"
 #include "server/server.h"
 #include "util/strings.h"
 
@@ -355,6 +356,60 @@ int main(int argc, char** argv) {
     remote([&](const tauon::cli::Remote& r) {
       return tauon::cli::RerunCommand(r, rerun_run, rerun_failed, rerun_json);
     });
+  });
+
+  // tauon router
+  tauon::router::RouterCommandOptions router_options;
+  std::string router_connect_timeout, router_read_timeout, router_header_timeout,
+      router_idle_timeout;
+  CLI::App* router_cmd = app.add_subcommand(
+      "router", "Run a traffic router in the foreground: weighted HTTP proxy to releases' "
+                "replicas, with pinning, sticky keys, mirroring and Prometheus metrics");
+  router_cmd->add_option("--listen", router_options.listen,
+                         "Address to listen on (default: 127.0.0.1:8000; port 0 picks one)");
+  router_cmd->add_option("--release", router_options.releases,
+                         "NAME[@VERSION]=WEIGHT:HOST:PORT[,HOST:PORT...]: a release, its weight "
+                         "and its replicas (repeatable, at least one)")
+      ->allow_extra_args(false);
+  router_cmd->add_option("--mirror", router_options.mirror,
+                         "NAME:PERCENT: also send PERCENT% of the other releases' requests to "
+                         "release NAME; its responses are discarded and recorded");
+  router_cmd->add_option("--sticky-header", router_options.sticky_header,
+                         "Route requests by the hash of this header's value");
+  router_cmd->add_option("--sticky-cookie", router_options.sticky_cookie,
+                         "Route requests by the hash of this cookie's value");
+  router_cmd->add_option("--metrics-listen", router_options.metrics_listen,
+                         "Serve GET /metrics (Prometheus) and GET /stats (JSON) on this address");
+  router_cmd->add_option("--environment", router_options.environment,
+                         "The environment label of the metrics (default: default)");
+  router_cmd->add_option("--threads", router_options.router.threads,
+                         "I/O threads (default: cores)")
+      ->check(CLI::Range(1, 256));
+  router_cmd->add_option("--connect-timeout", router_connect_timeout,
+                         "Connecting to a replica (default: 2s)");
+  router_cmd->add_option("--read-timeout", router_read_timeout,
+                         "Each wait for a replica's response bytes (default: 60s)");
+  router_cmd->add_option("--header-timeout", router_header_timeout,
+                         "A client must send a request's head and body within this (default: 10s)");
+  router_cmd->add_option("--idle-timeout", router_idle_timeout,
+                         "Idle client connections are closed after this (default: 60s)");
+  router_cmd->add_option("--max-body", router_options.router.max_request_body_bytes,
+                         "Largest request body in bytes (default: 16777216)");
+  actions.emplace_back(router_cmd, [&] {
+    for (auto [text, target] : {std::pair{&router_connect_timeout, &router_options.router.connect_timeout},
+                                std::pair{&router_read_timeout, &router_options.router.read_timeout},
+                                std::pair{&router_header_timeout, &router_options.router.header_timeout},
+                                std::pair{&router_idle_timeout, &router_options.router.idle_timeout}}) {
+      if (text->empty()) continue;
+      tauon::Result<tauon::Duration> duration = tauon::ParseDuration(*text);
+      if (!duration || duration->count() <= 0) {
+        fmt::print(stderr, "tauon: error: invalid duration '{}' (e.g. 500ms, 2s, 1m)\n", *text);
+        exit_code = kExitUsage;
+        return;
+      }
+      *target = *duration;
+    }
+    exit_code = tauon::router::RouterCommand(router_options);
   });
 
   try {
