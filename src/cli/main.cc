@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/deploy.h"
 #include "cli/models.h"
 #include "cli/remote.h"
 #include "engine/status.h"
@@ -147,7 +148,10 @@ int main(int argc, char** argv) {
   std::string logs_run, logs_selector;
   bool timestamps = false;
   CLI::App* logs_cmd = app.add_subcommand("logs", "Print the logs of a run, a job or a step");
-  logs_cmd->add_option("run", logs_run, "Run id, or 'last'")->required();
+  logs_cmd->add_option("run", logs_run,
+                       "Run id, or 'last'; or ENV/REPLICA (e.g. staging/r1) for the output of "
+                       "a replica of an environment's release, from the server")
+      ->required();
   logs_cmd->add_option("job", logs_selector, "JOB or JOB/STEP (a step name or number)");
   logs_cmd->add_flag("--timestamps", timestamps, "Show when each line was written");
   bool follow = false;
@@ -156,6 +160,18 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("--attempt", logs_attempt, "Show this attempt of the jobs (default: latest)")
       ->check(CLI::Range(1, 1000));
   auto logs_action = [&] {
+    if (tauon::cli::IsReplicaLogRef(logs_run)) {
+      if (follow || !logs_selector.empty() || logs_attempt || timestamps) {
+        fmt::print(stderr, "tauon: error: a replica's log takes no JOB, -f, --attempt or "
+                           "--timestamps\n");
+        exit_code = kExitUsage;
+        return;
+      }
+      remote([&](const tauon::cli::Remote& r) {
+        return tauon::cli::ReplicaLogsCommand(r, logs_run);
+      });
+      return;
+    }
     if (follow && (!logs_selector.empty() || logs_attempt || timestamps)) {
       fmt::print(stderr, "tauon: error: -f follows the whole run: JOB, --attempt and "
                          "--timestamps apply without -f\n");
@@ -355,6 +371,45 @@ int main(int argc, char** argv) {
   actions.emplace_back(rerun_cmd, [&] {
     remote([&](const tauon::cli::Remote& r) {
       return tauon::cli::RerunCommand(r, rerun_run, rerun_failed, rerun_json);
+    });
+  });
+
+  // tauon deploy / status
+  tauon::cli::DeployOptions deploy;
+  bool deploy_no_wait = false;
+  std::string deploy_timeout = "5m";
+  CLI::App* deploy_cmd = app.add_subcommand(
+      "deploy", "Deploy a model version to an environment of the server, and wait until it serves");
+  deploy_cmd->add_option("environment", deploy.environment,
+                         "The environment (defined in the version's .tauon.yml deploy section)")
+      ->required();
+  deploy_cmd->add_option("--model", deploy.model, "NAME@VERSION, NAME@ALIAS or NAME (the latest)")
+      ->required();
+  deploy_cmd->add_option("--repo", deploy.repo, "The repository the model must come from");
+  deploy_cmd->add_flag("--no-wait", deploy_no_wait, "Return once the release has started");
+  deploy_cmd->add_option("--timeout", deploy_timeout,
+                         "How long to wait for the release to serve (default: 5m)");
+  deploy_cmd->add_flag("--json", deploy.json, "Print the environment as JSON at the end");
+  actions.emplace_back(deploy_cmd, [&] {
+    tauon::Result<tauon::Duration> timeout = tauon::ParseDuration(deploy_timeout);
+    if (!timeout || timeout->count() <= 0) {
+      fmt::print(stderr, "tauon: error: invalid --timeout '{}' (e.g. 30s, 5m)\n", deploy_timeout);
+      exit_code = kExitUsage;
+      return;
+    }
+    deploy.timeout = *timeout;
+    deploy.wait = !deploy_no_wait;
+    remote([&](const tauon::cli::Remote& r) { return tauon::cli::DeployCommand(r, deploy); });
+  });
+  std::string status_environment;
+  bool status_json = false;
+  CLI::App* status_cmd = app.add_subcommand(
+      "status", "Environments on the server: releases, replicas, weights and live traffic");
+  status_cmd->add_option("environment", status_environment, "One environment, in detail");
+  status_cmd->add_flag("--json", status_json, "Print JSON");
+  actions.emplace_back(status_cmd, [&] {
+    remote([&](const tauon::cli::Remote& r) {
+      return tauon::cli::StatusCommand(r, status_environment, status_json);
     });
   });
 

@@ -124,6 +124,7 @@ struct Supervisor::Impl {
     ReplicaTemplate tmpl;
     std::vector<Replica> replicas;
     bool stopping = false;
+    std::optional<TimePoint> stop_at;  // A Stop() with a drain time.
   };
   struct ProbeResult {
     int64_t group;
@@ -388,6 +389,13 @@ void Supervisor::Impl::Loop() {
     std::optional<TimePoint> deadline;
     bool running = false;
     for (auto& [group_id, group] : groups) {
+      if (group.stop_at && !group.stopping) {
+        if (*group.stop_at <= now) {
+          StopGroup(group_id);
+        } else {
+          deadline = deadline ? std::min(*deadline, *group.stop_at) : *group.stop_at;
+        }
+      }
       for (size_t i = 0; i < group.replicas.size(); ++i) {
         Replica& replica = group.replicas[i];
         if (replica.process != 0) running = true;
@@ -453,8 +461,15 @@ void Supervisor::Run(int64_t group_id, ReplicaTemplate tmpl, int count) {
   });
 }
 
-void Supervisor::Stop(int64_t group_id) {
-  impl_->Post([impl = impl_.get(), group_id] { impl->StopGroup(group_id); });
+void Supervisor::Stop(int64_t group_id, Duration drain) {
+  impl_->Post([impl = impl_.get(), group_id, drain] {
+    auto it = impl->groups.find(group_id);
+    if (drain > Duration(0) && it != impl->groups.end()) {
+      it->second.stop_at = impl->clock.Now() + drain;
+    } else {
+      impl->StopGroup(group_id);
+    }
+  });
 }
 
 std::vector<ReplicaStatus> Supervisor::Replicas(int64_t group_id) const {

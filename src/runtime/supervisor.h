@@ -81,8 +81,9 @@ class Supervisor {
 
   // Runs `count` replicas of `group`. Replaces nothing: a group runs once.
   void Run(int64_t group, ReplicaTemplate replica, int count);
-  // Stops every replica of `group`; on_change once the last one exited.
-  void Stop(int64_t group);
+  // Stops every replica of `group` once `drain` has passed (time for the
+  // requests sent to them to finish); on_change once the last one exited.
+  void Stop(int64_t group, Duration drain = Duration(0));
 
   // A copy of the group's replicas, by name; empty for an unknown group.
   std::vector<ReplicaStatus> Replicas(int64_t group) const;

@@ -124,15 +124,15 @@ Result<store::Store*> Api::Store() {
   return store_.get();
 }
 
-http::Handler Api::Authenticated(Response (Api::*handler)(const Request&)) {
-  return [this, handler](const Request& request) {
+http::Handler RequireToken(const std::string& token, http::Handler handler) {
+  return [token, handler = std::move(handler)](const Request& request) {
     std::optional<std::string> header = request.headers.Get("Authorization");
     std::string_view given = header ? std::string_view(*header) : std::string_view();
     bool ok = given.starts_with("Bearer ");
     if (ok) {
       given.remove_prefix(7);
       // Constant time for equal lengths; the length of a token is no secret.
-      ok = given.size() == token_.size() && CRYPTO_memcmp(given.data(), token_.data(), given.size()) == 0;
+      ok = given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), given.size()) == 0;
     }
     if (!ok) {
       Response denied = Response::Error(
@@ -141,8 +141,14 @@ http::Handler Api::Authenticated(Response (Api::*handler)(const Request&)) {
       denied.headers.Set("WWW-Authenticate", "Bearer");
       return denied;
     }
-    return (this->*handler)(request);
+    return handler(request);
   };
+}
+
+http::Handler Api::Authenticated(Response (Api::*handler)(const Request&)) {
+  return RequireToken(token_, [this, handler](const Request& request) {
+    return (this->*handler)(request);
+  });
 }
 
 void Api::Register(http::Server& server) {
@@ -653,6 +659,7 @@ Response Api::Metrics(const Request&) {
   out += fmt::format("tauon_job_duration_seconds_sum {}\n",
                      static_cast<double>(durations->sum_ms) / 1000.0);
   out += fmt::format("tauon_job_duration_seconds_count {}\n", durations->count);
+  for (const auto& more : more_metrics_) out += more();
   return Response::Text(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 

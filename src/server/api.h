@@ -3,6 +3,7 @@
 // which authenticate by signature; /healthz and /metrics are open.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,8 @@ class Api {
   // Adds the routes to `server`. Handlers run on the server's thread and use
   // one store connection opened on that thread.
   void Register(http::Server& server);
+  // Adds more Prometheus text to /metrics (e.g. the routers' statistics).
+  void AddMetrics(std::function<std::string()> metrics) { more_metrics_.push_back(std::move(metrics)); }
 
  private:
   http::Response Repos(const http::Request& request);
@@ -54,7 +57,11 @@ class Api {
   Watcher& watcher_;
   const std::string token_;
   std::unique_ptr<store::Store> store_;  // Server thread only.
+  std::vector<std::function<std::string()>> more_metrics_;
 };
+
+// Wraps `handler` with the bearer-token check (401 without the right token).
+http::Handler RequireToken(const std::string& token, http::Handler handler);
 
 // The server's API token: read from DATA/token, created (random, mode 0600)
 // if missing. `created` tells which.

@@ -6,8 +6,11 @@
 
 #include <thread>
 
+#include "deploy/controller.h"
+#include "deploy/router_traffic.h"
 #include "http/server.h"
 #include "server/api.h"
+#include "server/deploy_api.h"
 #include "server/dispatcher.h"
 #include "server/watcher.h"
 #include "store/store.h"
@@ -63,15 +66,26 @@ int Serve(const ServeOptions& options) {
   }
   Watcher watcher(layout, dispatcher);
   Api api(layout, dispatcher, watcher, *token);
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  // Environments' routers listen where the server does.
+  SystemClock clock;
+  deploy::RouterTraffic traffic;
+  auto controller = std::make_unique<deploy::Controller>(data_dir, clock, traffic, host);
+  if (Status recovered = controller->Recover(); !recovered) {
+    fmt::print(stderr, "tauon: error: {}\n", recovered.error().message);
+    return 1;
+  }
+  DeployApi deploy_api(*controller, *token);
+  api.AddMetrics([&traffic] { return traffic.PrometheusText(); });
   http::Server http_server;
   api.Register(http_server);
+  deploy_api.Register(http_server);
 
   Result<int> port = http_server.Start(options.listen);
   if (!port) {
     fmt::print(stderr, "tauon: error: {}\n", port.error().message);
     return 1;
   }
-  std::string host = options.listen.substr(0, options.listen.rfind(':'));
   if (host.empty()) host = "0.0.0.0";
   const std::string url = fmt::format("http://{}:{}", host, *port);
   dispatcher.Start(options.public_url.empty() ? url : options.public_url);
@@ -90,6 +104,7 @@ int Serve(const ServeOptions& options) {
   http_server.Stop();
   watcher.Stop();
   dispatcher.Stop();
+  controller.reset();  // Stops the replicas, gracefully.
   notifier.reset();
   fmt::print(stderr, "tauon: stopped\n");
   return 0;

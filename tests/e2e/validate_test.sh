@@ -42,6 +42,7 @@ jobs:
     reports: { junit: out/junit.xml }
 model: { name: digits, path: out/model/ }
 deploy:
+  serve: { command: python3 serve.py }
   environments: { staging: { replicas: 2 } }
 EOF
 expect_exit 0 tauon validate good.yml

@@ -1,0 +1,29 @@
+// tauon deploy, tauon status and tauon logs ENV/REPLICA: deployments on a
+// server, through its HTTP API.
+#pragma once
+
+#include <string>
+
+#include "cli/remote.h"
+#include "util/clock.h"
+
+namespace tauon::cli {
+
+struct DeployOptions {
+  std::string environment;
+  std::string model;  // NAME, NAME@VERSION or NAME@ALIAS
+  std::string repo;
+  bool wait = true;   // Until the release is live or failed, printing its progress.
+  Duration timeout{300'000};
+  bool json = false;
+};
+int DeployCommand(const Remote& remote, const DeployOptions& options);
+
+// Every environment in a line each, or one in detail.
+int StatusCommand(const Remote& remote, const std::string& environment, bool json);
+
+// True for "ENV/REPLICA" (not a run id or 'last').
+bool IsReplicaLogRef(const std::string& text);
+int ReplicaLogsCommand(const Remote& remote, const std::string& ref);
+
+}  // namespace tauon::cli

@@ -1,0 +1,485 @@
+#include "deploy/controller.h"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include "artifacts/registry.h"
+#include "deploy/release_files.h"
+#include "scm/git.h"
+#include "spec/parser.h"
+#include "util/process_identity.h"
+#include "util/strings.h"
+
+extern char** environ;
+
+namespace tauon::deploy {
+namespace {
+
+// Old replicas keep answering this long after traffic left them, so that
+// requests already sent to them finish before they get SIGTERM.
+constexpr Duration kDrain{1000};
+constexpr int kEventsShown = 20;
+constexpr int kReleasesShown = 10;
+
+nlohmann::json OptionalTime(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(FormatTime(*t)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json ReleaseJson(const store::ReleaseRecord& release) {
+  return {{"id", release.id},
+          {"model", release.model},
+          {"version", release.version},
+          {"repo", release.repo},
+          {"commit", release.commit},
+          {"replicas", release.replicas},
+          {"phase", release.phase},
+          {"reason", release.reason},
+          {"created_by", release.created_by},
+          {"created_at", FormatTime(release.created_at)},
+          {"live_at", OptionalTime(release.live_at)},
+          {"finished_at", OptionalTime(release.finished_at)}};
+}
+
+// The pipeline a release was made with: it parsed when the release was
+// created, so a failure here means a corrupt row.
+Result<spec::Pipeline> ReleasePipeline(const store::ReleaseRecord& release) {
+  auto parsed = spec::ParsePipeline(release.pipeline);
+  if (!parsed) {
+    return Fail("the pipeline of commit {} is invalid: {}", release.commit.substr(0, 12),
+                parsed.error().front().message);
+  }
+  if (!parsed->deploy) return Fail("the pipeline of commit {} has no 'deploy'", release.commit.substr(0, 12));
+  return std::move(*parsed);
+}
+
+}  // namespace
+
+Controller::Controller(std::filesystem::path data_dir, const Clock& clock, Traffic& traffic,
+                       std::string listen_host)
+    : data_dir_(std::move(data_dir)),
+      clock_(clock),
+      traffic_(traffic),
+      listen_host_(std::move(listen_host)) {
+  runtime::Supervisor::Hooks hooks;
+  hooks.on_change = [this](int64_t release_id) { OnChange(release_id); };
+  hooks.on_started = [this](int64_t release_id, const std::string& replica, int pgid,
+                            const std::string& leader) {
+    std::lock_guard lock(mu_);
+    if (store_) (void)store_->AddReplicaProcess(release_id, replica, pgid, leader);
+  };
+  hooks.on_exited = [this](int64_t release_id, const std::string& replica) {
+    std::lock_guard lock(mu_);
+    if (store_) (void)store_->RemoveReplicaProcess(release_id, replica);
+  };
+  supervisor_ = std::make_unique<runtime::Supervisor>(clock_, std::move(hooks));
+}
+
+Controller::~Controller() {
+  {
+    std::lock_guard lock(mu_);
+    shutting_down_ = true;
+  }
+  // Not under mu_: the supervisor's thread takes it while it stops.
+  supervisor_.reset();
+}
+
+void Controller::Event(const std::string& environment, std::optional<int64_t> release_id,
+                       std::string what, std::string why, std::string who) {
+  store::DeployEventRecord event;
+  event.environment = environment;
+  event.release_id = release_id;
+  event.what = std::move(what);
+  event.why = std::move(why);
+  event.who = std::move(who);
+  event.at = clock_.Now();
+  (void)store_->AddDeployEvent(event);
+  fmt::print(stderr, "tauon: {}: {}{}{}\n", environment, event.what,
+             release_id ? fmt::format(" release {}", *release_id) : "",
+             event.why.empty() ? "" : ": " + event.why);
+}
+
+Status Controller::OpenEnvironment(const store::EnvironmentRecord& environment) {
+  Result<int> port =
+      traffic_.Open(environment.name, fmt::format("{}:{}", listen_host_, environment.port));
+  if (!port) {
+    return Fail("environment '{}': cannot listen on port {}: {}", environment.name,
+                environment.port, port.error().message);
+  }
+  return Ok();
+}
+
+Status Controller::Recover() {
+  std::lock_guard lock(mu_);
+  if (!store_) {
+    Result<std::unique_ptr<store::Store>> store = store::Store::Open(data_dir_ / "tauon.db");
+    if (!store) return std::unexpected(store.error());
+    store_ = std::move(*store);
+  }
+  // Replicas of a server that died: nobody routes to them any more.
+  Result<std::vector<store::Store::ReplicaProcess>> leftovers = store_->ListReplicaProcesses();
+  if (!leftovers) return std::unexpected(leftovers.error());
+  for (const store::Store::ReplicaProcess& process : *leftovers) {
+    std::optional<ProcessIdentity> leader = ProcessIdentity::Parse(process.leader);
+    if (leader && leader->IsAlive() && process.pgid > 1) {
+      kill(-process.pgid, SIGKILL);
+      fmt::print(stderr, "tauon: killed replica {} of release {} left by a previous server (pid {})\n",
+                 process.replica, process.release_id, process.pgid);
+    }
+    (void)store_->RemoveReplicaProcess(process.release_id, process.replica);
+  }
+  Result<std::vector<store::EnvironmentRecord>> environments = store_->ListEnvironments();
+  if (!environments) return std::unexpected(environments.error());
+  std::map<std::string, std::optional<int64_t>> desired;
+  for (const store::EnvironmentRecord& environment : *environments) {
+    desired[environment.name] = environment.desired_release;
+    if (Status ok = OpenEnvironment(environment); !ok) {
+      Event(environment.name, std::nullopt, "router-failed", ok.error().message);
+    }
+  }
+  Result<std::vector<store::ReleaseRecord>> releases = store_->ActiveReleases();
+  if (!releases) return std::unexpected(releases.error());
+  for (const store::ReleaseRecord& release : *releases) {
+    if (desired[release.environment] != release.id) {
+      (void)store_->SetReleasePhase(release.id, "superseded", "replaced while the server was down",
+                                    clock_.Now());
+      continue;
+    }
+    if (release.phase == "live") serving_[release.environment] = release.id;
+    if (Status ok = StartRelease(release, true); !ok) {
+      (void)store_->SetReleasePhase(release.id, "failed", ok.error().message, clock_.Now());
+      Event(release.environment, release.id, "failed", ok.error().message);
+      continue;
+    }
+    Event(release.environment, release.id, "restarted", "the server started again");
+  }
+  return Ok();
+}
+
+Status Controller::StartRelease(const store::ReleaseRecord& release, bool recovering) {
+  Result<std::optional<store::ModelVersionRecord>> version =
+      store_->GetModelVersion(release.model, release.version);
+  if (!version) return std::unexpected(version.error());
+  if (!*version) return Fail("model {}@{} is not registered", release.model, release.version);
+  Result<spec::Pipeline> pipeline = ReleasePipeline(release);
+  if (!pipeline) return std::unexpected(pipeline.error());
+  Result<ReleaseDirs> dirs = PrepareRelease(data_dir_, release, **version);
+  if (!dirs) return std::unexpected(dirs.error());
+
+  const spec::ServeSpec& serve = pipeline->deploy->serve;
+  runtime::ReplicaTemplate tmpl;
+  tmpl.command = serve.command;
+  tmpl.cwd = dirs->code;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    if (entry.starts_with("PORT=") || entry.starts_with("TAUON_")) continue;
+    tmpl.env.emplace_back(entry);
+  }
+  const std::string label = fmt::format("{}@{}", release.model, release.version);
+  tmpl.env.push_back("TAUON_MODEL_DIR=" + dirs->model.string());
+  tmpl.env.push_back("TAUON_MODEL=" + label);
+  tmpl.env.push_back("TAUON_ENVIRONMENT=" + release.environment);
+  tmpl.env.push_back(fmt::format("TAUON_RELEASE={}", release.id));
+  for (const auto& [key, value] : serve.env) tmpl.env.push_back(key + "=" + value);
+  tmpl.readiness = serve.readiness;
+  tmpl.liveness = serve.liveness;
+  tmpl.stop_timeout = serve.stop_timeout;
+  tmpl.log_dir = dirs->logs;
+  active_[release.id] = Active{release, label};
+  (void)recovering;
+  supervisor_->Run(release.id, std::move(tmpl), release.replicas);
+  return Ok();
+}
+
+Result<int64_t> Controller::Deploy(const DeployRequest& request) {
+  std::lock_guard lock(mu_);
+  if (!store_) return Fail("the deploy controller has not started");
+  Result<artifacts::ModelRef> ref = artifacts::ParseModelRef(request.model);
+  if (!ref) return std::unexpected(ref.error());
+  Result<store::ModelVersionRecord> version = artifacts::ResolveModel(*store_, *ref);
+  if (!version) return std::unexpected(version.error());
+  const std::string label = fmt::format("{}@{}", version->name, version->version);
+  if (!request.repo.empty() && version->repo != request.repo) {
+    return Fail("{} comes from repository '{}', not '{}'", label, version->repo, request.repo);
+  }
+  Result<std::optional<store::RunRecord>> run = store_->GetRun(version->run_id);
+  if (!run) return std::unexpected(run.error());
+  if (!*run || (*run)->source.empty()) {
+    return Fail("cannot find the code of {}: run {} did not record its repository", label,
+                version->run_id);
+  }
+  const std::string commit = version->commit.substr(0, 12);
+  Result<std::unique_ptr<scm::GitRepository>> repo = scm::GitRepository::Open((*run)->source);
+  if (!repo) {
+    return Fail("cannot find the code of {}: {}", label, repo.error().message);
+  }
+  Result<std::optional<std::string>> text = (*repo)->ReadFile(version->commit, ".tauon.yml");
+  if (!text) return Fail("cannot read the pipeline of commit {}: {}", commit, text.error().message);
+  if (!*text) return Fail("commit {} has no .tauon.yml", commit);
+  auto pipeline = spec::ParsePipeline(**text);
+  if (!pipeline) {
+    const spec::Diagnostic& first = pipeline.error().front();
+    return Fail("the pipeline of commit {} is invalid: .tauon.yml:{}:{}: {}", commit,
+                first.location.line, first.location.column, first.message);
+  }
+  if (!pipeline->deploy) {
+    return Fail("the pipeline of commit {} has no 'deploy': it says nothing of how to serve {}",
+                commit, label);
+  }
+  const spec::EnvironmentSpec* spec = pipeline->deploy->FindEnvironment(request.environment);
+  if (!spec) {
+    std::vector<std::string> names;
+    for (const spec::EnvironmentSpec& e : pipeline->deploy->environments) names.push_back(e.name);
+    auto suggestion = SuggestClosest(request.environment, names);
+    return Fail("the pipeline of commit {} has no environment '{}'{} (environments: {})", commit,
+                request.environment,
+                suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",
+                Join(names, ", "));
+  }
+
+  Result<std::optional<store::EnvironmentRecord>> existing =
+      store_->GetEnvironment(request.environment);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) {
+    if ((*existing)->repo != version->repo) {
+      return Fail("environment '{}' serves repository '{}', not '{}'", request.environment,
+                  (*existing)->repo, version->repo);
+    }
+    if (spec->port != 0 && spec->port != (*existing)->port) {
+      return Fail("environment '{}' listens on port {}, and the pipeline of commit {} asks for {}: "
+                  "moving an environment to another port is not supported",
+                  request.environment, (*existing)->port, commit, spec->port);
+    }
+  } else {
+    store::EnvironmentRecord environment;
+    environment.name = request.environment;
+    environment.repo = version->repo;
+    environment.created_at = clock_.Now();
+    Result<int> port =
+        traffic_.Open(environment.name, fmt::format("{}:{}", listen_host_, spec->port));
+    if (!port) {
+      return Fail("environment '{}': cannot listen on port {}: {}", environment.name, spec->port,
+                  port.error().message);
+    }
+    environment.port = *port;
+    if (Status ok = store_->CreateEnvironment(environment); !ok) {
+      traffic_.Close(environment.name);
+      return std::unexpected(ok.error());
+    }
+  }
+
+  store::ReleaseRecord release;
+  release.environment = request.environment;
+  release.model = version->name;
+  release.version = version->version;
+  release.repo = version->repo;
+  release.commit = version->commit;
+  release.source = (*run)->source;
+  release.pipeline = **text;
+  release.replicas = spec->replicas > 0 ? spec->replicas : pipeline->deploy->serve.replicas;
+  release.created_by = request.who;
+  release.created_at = clock_.Now();
+  Result<int64_t> id = store_->CreateRelease(release);
+  if (!id) return std::unexpected(id.error());
+  release.id = *id;
+  Event(request.environment, release.id, "deploy",
+        fmt::format("{} (commit {}), {} replica{}", label, commit, release.replicas,
+                    release.replicas == 1 ? "" : "s"),
+        request.who);
+  if (Status ok = StartRelease(release, false); !ok) {
+    (void)store_->SetReleasePhase(release.id, "failed", ok.error().message, clock_.Now());
+    Event(request.environment, release.id, "failed", ok.error().message);
+    return std::unexpected(ok.error());
+  }
+  // A release still starting in this environment will never serve now.
+  for (auto& [other_id, other] : active_) {
+    if (other_id == release.id || other.release.environment != request.environment ||
+        other.release.phase != "starting") {
+      continue;
+    }
+    other.release.phase = "superseded";
+    const std::string why = fmt::format("release {} was deployed before it was ready", release.id);
+    (void)store_->SetReleasePhase(other_id, "superseded", why, clock_.Now());
+    Event(request.environment, other_id, "superseded", why);
+    supervisor_->Stop(other_id);
+  }
+  (void)store_->SetDesiredRelease(request.environment, release.id);
+  return release.id;
+}
+
+void Controller::OnChange(int64_t release_id) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;
+  auto it = active_.find(release_id);
+  if (it == active_.end()) return;
+  Active& active = it->second;
+  store::ReleaseRecord& release = active.release;
+  const std::vector<runtime::ReplicaStatus> replicas = supervisor_->Replicas(release_id);
+  if (release.phase == "starting") {
+    size_t ready = std::count_if(replicas.begin(), replicas.end(), [](const auto& r) {
+      return r.state == runtime::ReplicaState::kReady;
+    });
+    if (ready < static_cast<size_t>(release.replicas)) return;
+    std::optional<int64_t> previous;
+    if (auto s = serving_.find(release.environment); s != serving_.end() && s->second != release_id) {
+      previous = s->second;
+    }
+    release.phase = "live";
+    serving_[release.environment] = release_id;
+    (void)store_->SetReleasePhase(release_id, "live", "", clock_.Now());
+    Event(release.environment, release_id, "live",
+          fmt::format("{}: all {} replicas ready, 100% of traffic", active.version, ready));
+    RouteEnvironment(release.environment);
+    if (previous) {
+      if (auto p = active_.find(*previous); p != active_.end()) p->second.release.phase = "superseded";
+      const std::string why = fmt::format("replaced by release {}", release_id);
+      (void)store_->SetReleasePhase(*previous, "superseded", why, clock_.Now());
+      Event(release.environment, *previous, "superseded", why);
+      supervisor_->Stop(*previous, kDrain);
+    }
+  } else if (release.phase == "live") {
+    RouteEnvironment(release.environment);
+  } else if (supervisor_->Stopped(release_id)) {
+    active_.erase(it);
+  }
+}
+
+void Controller::RouteEnvironment(const std::string& environment) {
+  std::vector<TrafficTarget> targets;
+  if (auto s = serving_.find(environment); s != serving_.end()) {
+    auto it = active_.find(s->second);
+    if (it != active_.end()) {
+      TrafficTarget target;
+      target.release = "stable";
+      target.version = it->second.version;
+      target.weight = 100;
+      for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(s->second)) {
+        if (replica.state == runtime::ReplicaState::kReady) {
+          target.upstreams.push_back({replica.name, "127.0.0.1", replica.port});
+        }
+      }
+      targets.push_back(std::move(target));
+    }
+  }
+  std::string key;
+  for (const TrafficTarget& target : targets) {
+    key += fmt::format("{}={}:{};", target.release, target.version, target.weight);
+    for (const auto& upstream : target.upstreams) key += fmt::format("{},", upstream.port);
+  }
+  if (routed_[environment] == key) return;
+  routed_[environment] = key;
+  traffic_.Route(environment, std::move(targets));
+}
+
+nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& environment) {
+  std::string host = listen_host_ == "0.0.0.0" || listen_host_.empty() ? "127.0.0.1" : listen_host_;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  nlohmann::json out = {{"environment", environment.name},
+                        {"repo", environment.repo},
+                        {"port", environment.port},
+                        {"url", fmt::format("http://{}:{}", host, environment.port)},
+                        {"strategy", "replace"},
+                        {"analysis", nlohmann::json::array()}};
+  Result<std::vector<store::ReleaseRecord>> releases =
+      store_->ListReleases(environment.name, kReleasesShown);
+  std::optional<store::ReleaseRecord> current;
+  out["releases"] = nlohmann::json::array();
+  if (releases) {
+    for (const store::ReleaseRecord& release : *releases) {
+      out["releases"].push_back(ReleaseJson(release));
+      if (environment.desired_release == release.id) current = release;
+    }
+  }
+  out["release"] = current ? nlohmann::json(current->id) : nlohmann::json(nullptr);
+  out["model"] = current ? nlohmann::json(current->model) : nlohmann::json(nullptr);
+  out["version"] = current ? nlohmann::json(current->version) : nlohmann::json(nullptr);
+  out["phase"] = current ? nlohmann::json(current->phase) : nlohmann::json("empty");
+  // In memory, the phases are the newest (the store's are too, but read above).
+  if (current) {
+    if (auto it = active_.find(current->id); it != active_.end()) out["phase"] = it->second.release.phase;
+  }
+  out["weights"] = nlohmann::json::object();
+  out["replicas"] = nlohmann::json::array();
+  auto serving = serving_.find(environment.name);
+  for (const auto& [release_id, active] : active_) {
+    if (active.release.environment != environment.name) continue;
+    const bool is_serving = serving != serving_.end() && serving->second == release_id;
+    if (is_serving) out["weights"][active.version] = 100;
+    for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(release_id)) {
+      out["replicas"].push_back({{"name", replica.name},
+                                 {"release", release_id},
+                                 {"version", active.version},
+                                 {"state", runtime::Name(replica.state)},
+                                 {"pid", replica.pid},
+                                 {"port", replica.port},
+                                 {"restarts", replica.restarts},
+                                 {"last_exit", replica.last_exit},
+                                 {"since", FormatTime(replica.since)},
+                                 {"restart_at", OptionalTime(replica.restart_at)},
+                                 {"serving", is_serving && replica.state == runtime::ReplicaState::kReady}});
+    }
+  }
+  out["traffic"] = traffic_.Describe(environment.name);
+  out["events"] = nlohmann::json::array();
+  if (Result<std::vector<store::DeployEventRecord>> events =
+          store_->ListDeployEvents(environment.name, kEventsShown)) {
+    for (const store::DeployEventRecord& event : *events) {
+      out["events"].push_back({{"what", event.what},
+                               {"why", event.why},
+                               {"who", event.who},
+                               {"at", FormatTime(event.at)},
+                               {"release", event.release_id ? nlohmann::json(*event.release_id)
+                                                            : nlohmann::json(nullptr)}});
+    }
+  }
+  return out;
+}
+
+Result<std::optional<nlohmann::json>> Controller::Environment(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (!store_) return Fail("the deploy controller has not started");
+  Result<std::optional<store::EnvironmentRecord>> environment = store_->GetEnvironment(name);
+  if (!environment) return std::unexpected(environment.error());
+  if (!*environment) return std::nullopt;
+  return EnvironmentJson(**environment);
+}
+
+Result<nlohmann::json> Controller::Environments() {
+  std::lock_guard lock(mu_);
+  if (!store_) return Fail("the deploy controller has not started");
+  Result<std::vector<store::EnvironmentRecord>> environments = store_->ListEnvironments();
+  if (!environments) return std::unexpected(environments.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const store::EnvironmentRecord& environment : *environments) {
+    out.push_back(EnvironmentJson(environment));
+  }
+  return out;
+}
+
+Result<std::filesystem::path> Controller::ReplicaLog(const std::string& environment,
+                                                     const std::string& replica,
+                                                     std::optional<int64_t> release_id) {
+  std::lock_guard lock(mu_);
+  if (!store_) return Fail("the deploy controller has not started");
+  Result<std::optional<store::EnvironmentRecord>> record = store_->GetEnvironment(environment);
+  if (!record) return std::unexpected(record.error());
+  if (!*record) return Fail("no environment '{}'", environment);
+  if (!release_id) release_id = (*record)->desired_release;
+  if (!release_id) return Fail("environment '{}' has no release", environment);
+  Result<std::optional<store::ReleaseRecord>> release = store_->GetRelease(*release_id);
+  if (!release) return std::unexpected(release.error());
+  if (!*release || (*release)->environment != environment) {
+    return Fail("environment '{}' has no release {}", environment, *release_id);
+  }
+  const bool valid = replica.size() > 1 && replica[0] == 'r' &&
+                     std::all_of(replica.begin() + 1, replica.end(), ::isdigit);
+  std::filesystem::path log = ReleaseDirsOf(data_dir_, *release_id).logs / (replica + ".log");
+  std::error_code ec;
+  if (!valid || !std::filesystem::exists(log, ec)) {
+    return Fail("release {} of environment '{}' has no replica '{}' (replicas: r1 to r{})",
+                *release_id, environment, replica, (*release)->replicas);
+  }
+  return log;
+}
+
+}  // namespace tauon::deploy

@@ -1,0 +1,89 @@
+// The deploy controller: environments, the releases deployed to them and
+// where their traffic goes. A release is a model version together with the
+// code of the commit that made it and that commit's `deploy` settings; its
+// replicas run under the Supervisor, and once all of them are ready the
+// environment's traffic switches to it and the release it replaces is
+// drained and stopped. State lives in the store, so a restarted server
+// brings every environment back to its recorded release (Recover()).
+//
+// Thread-safe: the server's API calls it, and the supervisor's thread tells
+// it about replicas.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "deploy/traffic.h"
+#include "runtime/supervisor.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+namespace tauon::deploy {
+
+struct DeployRequest {
+  std::string environment;
+  std::string model;  // NAME, NAME@VERSION or NAME@ALIAS
+  std::string repo;   // Optional: the repository the model must come from.
+  std::string who;    // Recorded with the events.
+};
+
+class Controller {
+ public:
+  // `listen_host`: where environments' routers listen ("127.0.0.1", "0.0.0.0").
+  Controller(std::filesystem::path data_dir, const Clock& clock, Traffic& traffic,
+             std::string listen_host);
+  ~Controller();  // Stops every replica.
+
+  // At server start: kills replica processes a previous server left behind,
+  // opens every environment's router and starts its recorded release again.
+  Status Recover();
+
+  // Starts a release of `request.model` in `request.environment`. Fails,
+  // changing nothing, when the model, its code or the environment cannot be
+  // found; the release then starts in the background. Returns its id.
+  Result<int64_t> Deploy(const DeployRequest& request);
+
+  // The environment resource (docs/api.md#environments); nullopt if unknown.
+  Result<std::optional<nlohmann::json>> Environment(const std::string& name);
+  Result<nlohmann::json> Environments();
+  // The log file of replica `replica` ("r1") of the environment's current
+  // release (or of `release_id`).
+  Result<std::filesystem::path> ReplicaLog(const std::string& environment,
+                                           const std::string& replica,
+                                           std::optional<int64_t> release_id = std::nullopt);
+
+ private:
+  // A release the supervisor runs.
+  struct Active {
+    store::ReleaseRecord release;
+    std::string version;  // "name@3"
+  };
+
+  void OnChange(int64_t release_id);
+  void RouteEnvironment(const std::string& environment);
+  Status StartRelease(const store::ReleaseRecord& release, bool recovering);
+  Status OpenEnvironment(const store::EnvironmentRecord& environment);
+  void Event(const std::string& environment, std::optional<int64_t> release_id,
+             std::string what, std::string why, std::string who = "tauon");
+  nlohmann::json EnvironmentJson(const store::EnvironmentRecord& environment);
+
+  const std::filesystem::path data_dir_;
+  const Clock& clock_;
+  Traffic& traffic_;
+  const std::string listen_host_;
+
+  std::mutex mu_;  // Guards everything below, and the store.
+  std::unique_ptr<store::Store> store_;
+  std::map<int64_t, Active> active_;            // By release id.
+  std::map<std::string, int64_t> serving_;      // Environment -> live release.
+  std::map<std::string, std::string> routed_;   // Environment -> last routing, to skip repeats.
+  bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
+  std::unique_ptr<runtime::Supervisor> supervisor_;  // Last: stopped first.
+};
+
+}  // namespace tauon::deploy

@@ -1,0 +1,108 @@
+#include "server/deploy_api.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "artifacts/registry.h"
+#include "server/api.h"
+
+namespace tauon::server {
+namespace {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+constexpr size_t kMaxLogBytes = 4 * 1024 * 1024;  // The end of a longer log.
+
+}  // namespace
+
+void DeployApi::Register(http::Server& server) {
+  auto route = [&](const char* method, const char* pattern,
+                   Response (DeployApi::*handler)(const Request&)) {
+    server.Route(method, pattern, RequireToken(token_, [this, handler](const Request& request) {
+                   return (this->*handler)(request);
+                 }));
+  };
+  route("GET", "/api/v1/environments", &DeployApi::Environments);
+  route("GET", "/api/v1/environments/{name}", &DeployApi::Environment);
+  route("POST", "/api/v1/environments/{name}/deploy", &DeployApi::Deploy);
+  route("GET", "/api/v1/environments/{name}/replicas/{replica}/logs", &DeployApi::ReplicaLog);
+}
+
+Response DeployApi::Environments(const Request&) {
+  Result<json> environments = controller_.Environments();
+  if (!environments) return Response::Error(500, environments.error().message);
+  return Response::Json(200, {{"environments", *environments}});
+}
+
+Response DeployApi::Environment(const Request& request) {
+  const std::string& name = request.params.at("name");
+  Result<std::optional<json>> environment = controller_.Environment(name);
+  if (!environment) return Response::Error(500, environment.error().message);
+  if (!*environment) {
+    return Response::Error(404, fmt::format("no environment '{}' (deploy to it first: tauon "
+                                            "deploy {} --model NAME@VERSION)",
+                                            name, name));
+  }
+  return Response::Json(200, **environment);
+}
+
+Response DeployApi::Deploy(const Request& request) {
+  json body = request.body.empty() ? json::object()
+                                   : json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return Response::Error(400, "the request body must be a JSON object");
+  for (const char* field : {"model", "repo", "by"}) {
+    if (body.contains(field) && !body[field].is_string()) {
+      return Response::Error(400, fmt::format("'{}' must be a string", field));
+    }
+  }
+  if (!body.contains("model")) {
+    return Response::Error(400, "'model' is required: NAME, NAME@VERSION or NAME@ALIAS");
+  }
+  deploy::DeployRequest deploy;
+  deploy.environment = request.params.at("name");
+  deploy.model = body["model"].get<std::string>();
+  deploy.repo = body.value("repo", "");
+  // One token, one user: the admin; a client may say who it acts for.
+  deploy.who = body.value("by", "");
+  if (deploy.who.empty()) deploy.who = "admin";
+  if (Result<artifacts::ModelRef> ref = artifacts::ParseModelRef(deploy.model); !ref) {
+    return Response::Error(400, ref.error().message);
+  }
+  Result<int64_t> release = controller_.Deploy(deploy);
+  if (!release) return Response::Error(422, release.error().message);
+  Result<std::optional<json>> environment = controller_.Environment(deploy.environment);
+  if (!environment || !*environment) {
+    return Response::Json(202, {{"release", *release}});
+  }
+  json out = **environment;
+  out["release"] = *release;
+  return Response::Json(202, out);
+}
+
+Response DeployApi::ReplicaLog(const Request& request) {
+  std::optional<int64_t> release;
+  if (auto it = request.query.find("release"); it != request.query.end()) {
+    const std::string& text = it->second;
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      return Response::Error(400, fmt::format("invalid release '{}'", text));
+    }
+    release = std::stoll(text);
+  }
+  Result<std::filesystem::path> log =
+      controller_.ReplicaLog(request.params.at("name"), request.params.at("replica"), release);
+  if (!log) return Response::Error(404, log.error().message);
+  std::ifstream in(*log, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  in.seekg(size > static_cast<std::streamoff>(kMaxLogBytes)
+               ? size - static_cast<std::streamoff>(kMaxLogBytes)
+               : 0);
+  std::stringstream content;
+  content << in.rdbuf();
+  return Response::Text(200, content.str(), "text/plain; charset=utf-8");
+}
+
+}  // namespace tauon::server
