@@ -10,7 +10,7 @@
 # Exits 0 when all of that happened as described.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-tauon="$root/build/tauon"
+tauon=${TAUON:-"$root/build/tauon"}
 work=${TAUON_DEMO_DIR:-$(mktemp -d /tmp/tauon-demo.XXXXXX)}
 repo="$work/digits"
 rm -rf "$repo" "$work/.tauon"
@@ -39,4 +39,41 @@ fi
 say "The candidate next to production: its gates stopped it, nothing was registered"
 "$tauon" model diff digits-classifier@production run:2
 "$tauon" models
+say "3. Serve it: deploy the production model to staging"
+python=/usr/bin/python3
+port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$tauon" serve --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null' EXIT
+export TAUON_SERVER="http://127.0.0.1:$port"
+"$python" - "$TAUON_SERVER/healthz" <<'PY'
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    sys.exit("demo: the server did not start")
+PY
+"$tauon" deploy staging --model digits-classifier@production
+url=$("$tauon" status staging --json | "$python" -c 'import json, sys; print(json.load(sys.stdin)["url"])')
+say "Predictions through staging's router ($url)"
+"$python" - "$url" <<'PY'
+import json, sys, urllib.request
+from sklearn.datasets import load_digits
+digits = load_digits()
+for i in (0, 11, 42):
+    body = json.dumps({"pixels": digits.data[i].tolist()}).encode()
+    request = urllib.request.Request(sys.argv[1] + "/predict", body,
+                                     {"Content-Type": "application/json"})
+    answer = json.load(urllib.request.urlopen(request, timeout=10))
+    print(f"image {i}: label {digits.target[i]}, predicted {answer['digit']}")
+PY
+"$tauon" status staging
+kill "$server"
+wait "$server" || true
+trap - EXIT
+
 say "Done: data in $TAUON_DATA_DIR (try: tauon --data-dir $TAUON_DATA_DIR show 2)"

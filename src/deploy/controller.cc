@@ -175,12 +175,19 @@ Status Controller::StartRelease(const store::ReleaseRecord& release, bool recove
     if (entry.starts_with("PORT=") || entry.starts_with("TAUON_")) continue;
     tmpl.env.emplace_back(entry);
   }
+  // getenv() finds the first entry of a name: a later setting replaces it.
+  auto set = [&](const std::string& key, const std::string& value) {
+    std::erase_if(tmpl.env, [&](const std::string& entry) { return entry.starts_with(key + "="); });
+    tmpl.env.push_back(key + "=" + value);
+  };
   const std::string label = fmt::format("{}@{}", release.model, release.version);
-  tmpl.env.push_back("TAUON_MODEL_DIR=" + dirs->model.string());
-  tmpl.env.push_back("TAUON_MODEL=" + label);
-  tmpl.env.push_back("TAUON_ENVIRONMENT=" + release.environment);
-  tmpl.env.push_back(fmt::format("TAUON_RELEASE={}", release.id));
-  for (const auto& [key, value] : serve.env) tmpl.env.push_back(key + "=" + value);
+  set("TAUON_MODEL_DIR", dirs->model.string());
+  set("TAUON_MODEL", label);
+  set("TAUON_ENVIRONMENT", release.environment);
+  set("TAUON_RELEASE", std::to_string(release.id));
+  // The pipeline's env (e.g. PYTHON, PYTHONPATH) as for its steps, then serve.env.
+  for (const auto& [key, value] : pipeline->env) set(key, value);
+  for (const auto& [key, value] : serve.env) set(key, value);
   tmpl.readiness = serve.readiness;
   tmpl.liveness = serve.liveness;
   tmpl.stop_timeout = serve.stop_timeout;

@@ -232,6 +232,9 @@ void Supervisor::Impl::StartReplica(int64_t group_id, size_t index) {
   exec::ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c", group.tmpl.command};
   spec.env = group.tmpl.env;
+  std::erase_if(spec.env, [](const std::string& entry) {
+    return entry.starts_with("PORT=") || entry.starts_with("TAUON_REPLICA=");
+  });
   spec.env.push_back(fmt::format("PORT={}", status.port));
   spec.env.push_back(fmt::format("TAUON_REPLICA={}", status.name));
   spec.cwd = group.tmpl.cwd;

@@ -2,7 +2,8 @@
 # (examples/digits: sklearn on Debian's python3): it exits 0, version 1 of
 # digits-classifier is registered and made production, run 2 (a commit that
 # makes the model worse) fails on its gates with nothing registered, and the
-# diff printed production next to the stopped candidate. Needs Debian's
+# diff printed production next to the stopped candidate; then the production
+# model is deployed to staging and predicts through its router. Needs Debian's
 # python3-sklearn, numpy, pytest and pyflakes (scripts/install-deps.sh).
 source "$(dirname "$0")/lib.sh"
 
@@ -37,6 +38,12 @@ expect_match "$LOG" '^run 2 failed in ' "the second run failed"
 expect_match "$LOG" '^METRIC +digits-classifier@1 +run 2 +DELTA$' "diff header"
 expect_match "$LOG" '^evaluate \(split=validation\) / accuracy +0\.9[0-9]* +0\.[0-9]+ +-0\.[0-9]+$' "diff row: accuracy"
 expect_match "$LOG" '^evaluate \(split=holdout\) / accuracy +0\.9[0-9]* +0\.[0-9]+ +-0\.[0-9]+$' "diff row: holdout accuracy"
+# Deployed to staging, and answering through its router.
+expect_contains "$LOG" "release 1 is live in staging: digits-classifier@1 serves 100% of http://127.0.0.1:" "the deploy"
+expect_match "$LOG" '^image 0: label 0, predicted 0$' "a prediction through the router"
+expect_match "$LOG" '^r2 +1 +digits-classifier@1 +ready ' "status: replica r2 ready"
+expect_match "$LOG" '^stable +digits-classifier@1 +100 +[0-9.]+ +3 +3 +0 +0 ' "status: the router's counts"
+expect_true "the demo's server and replicas stopped" no_process "serve.py --model $DEMO/.tauon/releases"
 
 section "what the demo left in its data dir"
 export TAUON_DATA_DIR="$DEMO/.tauon"
