@@ -19,6 +19,10 @@ constexpr std::string_view kProbeKeys[] = {"http", "period", "timeout", "failure
 constexpr std::string_view kEnvironmentKeys[] = {"port", "replicas", "after", "approval",
                                                  "strategy"};
 constexpr std::string_view kStrategies[] = {"rolling", "blue_green", "canary"};
+constexpr std::string_view kCanaryKeys[] = {"steps", "analysis", "progress_deadline"};
+constexpr std::string_view kCanaryStepKeys[] = {"weight", "pause"};
+constexpr std::string_view kAnalysisKeys[] = {"interval", "failure_limit", "min_requests",
+                                              "checks"};
 
 constexpr int kMaxReplicas = 64;
 
@@ -196,6 +200,7 @@ EnvironmentSpec PipelineParser::ParseEnvironment(const std::string& name, const 
                                 [&](const std::string& kind, const YAML::Node&,
                                     const YAML::Node& settings) {
                                   environment.strategy[kind] = ToJson(settings);
+                                  if (kind == "canary") environment.canary = ParseCanary(settings);
                                 });
                    if (value.IsMap() && value.size() != 1) {
                      Error(value, "'strategy' takes one of rolling, blue_green or canary");
@@ -203,6 +208,94 @@ EnvironmentSpec PipelineParser::ParseEnvironment(const std::string& name, const 
                  }
                });
   return environment;
+}
+
+CanaryStrategy PipelineParser::ParseCanary(const YAML::Node& node) {
+  CanaryStrategy canary;
+  bool has_steps = false;
+  ForEachEntry(node, "'canary'", kCanaryKeys, [&](const std::string& key, const YAML::Node&,
+                                                  const YAML::Node& value) {
+    if (key == "steps") {
+      has_steps = true;
+      if (!value.IsSequence() || value.size() == 0) {
+        Error(value, "'steps' must be a non-empty list of {{ weight, pause }}, got {}",
+              KindName(value));
+        return;
+      }
+      int previous = 0;
+      for (const YAML::Node& item : value) {
+        CanaryStep step;
+        bool has_weight = false;
+        ForEachEntry(item, "a canary step", kCanaryStepKeys,
+                     [&](const std::string& k, const YAML::Node&, const YAML::Node& v) {
+                       if (k == "weight") {
+                         has_weight = true;
+                         if (auto n = Int(v, "weight", 1, 100)) {
+                           if (*n <= previous) {
+                             Error(v, "weights must grow from step to step: {} after {}", *n,
+                                   previous);
+                           }
+                           step.weight = previous = *n;
+                         }
+                       } else if (k == "pause") {
+                         step.pause = DurationValue(v, "pause");
+                       }
+                     });
+        if (item.IsMap() && !has_weight) Error(item, "a canary step needs a 'weight' (percent)");
+        canary.steps.push_back(step);
+      }
+    } else if (key == "analysis") {
+      canary.analysis = ParseAnalysis(value);
+    } else if (key == "progress_deadline") {
+      if (auto d = DurationValue(value, "progress_deadline")) canary.progress_deadline = *d;
+    }
+  });
+  if (node.IsMap() && !has_steps) Error(node, "'canary' needs 'steps'");
+  return canary;
+}
+
+AnalysisSpec PipelineParser::ParseAnalysis(const YAML::Node& node) {
+  AnalysisSpec analysis;
+  std::vector<std::string> names;
+  for (std::string_view metric : kAnalysisMetrics) {
+    names.emplace_back(metric);
+    names.push_back(fmt::format("canary.{}", metric));
+    names.push_back(fmt::format("stable.{}", metric));
+  }
+  ForEachEntry(node, "'analysis'", kAnalysisKeys, [&](const std::string& key, const YAML::Node&,
+                                                      const YAML::Node& value) {
+    if (key == "interval") {
+      if (auto d = DurationValue(value, "interval")) analysis.interval = *d;
+    } else if (key == "failure_limit") {
+      if (auto n = Int(value, "failure_limit", 1, 100)) analysis.failure_limit = *n;
+    } else if (key == "min_requests") {
+      if (auto n = Int(value, "min_requests", 0, 1'000'000)) analysis.min_requests = *n;
+    } else if (key == "checks") {
+      if (!value.IsSequence()) {
+        Error(value, "'checks' must be a list of expressions, got {}", KindName(value));
+        return;
+      }
+      for (const YAML::Node& item : value) {
+        std::optional<Condition> check = ParseExpression(item, /*is_condition=*/false);
+        if (!check) continue;
+        bool known = true;
+        for (const Expression::Reference& ref : check->expression.names()) {
+          if (std::find(names.begin(), names.end(), ref.name) != names.end()) continue;
+          auto suggestion = SuggestClosest(ref.name, names);
+          Error(LocationInScalar(item, ref.offset), "unknown name '{}' in check ({})", ref.name,
+                suggestion ? fmt::format("did you mean '{}'?", *suggestion)
+                           : fmt::format("expected one of: {}, with 'canary.' or 'stable.' "
+                                         "before them",
+                                         Join(std::vector<std::string>(std::begin(kAnalysisMetrics),
+                                                                       std::end(kAnalysisMetrics)),
+                                              ", ")));
+          known = false;
+        }
+        if (known) analysis.checks.push_back(std::move(*check));
+      }
+    }
+  });
+  return analysis;
 }
 
 }  // namespace detail

@@ -1214,7 +1214,8 @@ TEST(ParserTest, DeployErrors) {
             "'staging'?)\n"
             "9:5: environments 'staging' and 'prod' both use port 8080\n"
             "9:50: approval must be 'auto' or 'manual', got 'sometimes'\n"
-            "10:21: 'strategy' takes one of rolling, blue_green or canary\n");
+            "10:21: 'strategy' takes one of rolling, blue_green or canary\n"
+            "10:31: 'canary' needs 'steps'\n");
   EXPECT_EQ(Errors("jobs: { a: { steps: [ { run: x } ] } }\ndeploy: { environments: {} }\n"),
             "2:9: 'deploy' needs 'serve' (the command that runs a replica)\n"
             "2:25: 'environments' must define at least one environment\n");
@@ -1226,6 +1227,48 @@ TEST(ParserTest, DeployErrors) {
             "4:5: 'serve' needs a 'command' (it gets the replica's port in $PORT and the model's "
             "files in $TAUON_MODEL_DIR)\n"
             "4:16: 'readiness' needs 'http' (the path to check)\n");
+}
+
+TEST(ParserTest, CanaryStrategy) {
+  const std::string head =
+      "jobs: { a: { steps: [ { run: x } ] } }\n"
+      "deploy:\n"
+      "  serve: { command: ./serve }\n"
+      "  environments:\n"
+      "    production:\n"
+      "      strategy:\n"
+      "        canary:\n";
+  Pipeline p = ParseValid(head +
+                          "          steps: [ { weight: 10, pause: 30s }, { weight: 50 } ]\n"
+                          "          progress_deadline: 2m\n"
+                          "          analysis:\n"
+                          "            interval: 2s\n"
+                          "            failure_limit: 2\n"
+                          "            min_requests: 5\n"
+                          "            checks: [ error_rate < 0.01, "
+                          "\"canary.latency_p99_ms <= stable.latency_p99_ms * 1.2\" ]\n");
+  ASSERT_TRUE(p.deploy && p.deploy->environments[0].canary);
+  const CanaryStrategy& canary = *p.deploy->environments[0].canary;
+  ASSERT_EQ(canary.steps.size(), 2u);
+  EXPECT_EQ(canary.steps[0].weight, 10);
+  EXPECT_EQ(canary.steps[0].pause, Duration(30'000));
+  EXPECT_EQ(canary.steps[1].weight, 50);
+  EXPECT_FALSE(canary.steps[1].pause);  // Until `tauon promote`.
+  EXPECT_EQ(canary.progress_deadline, Duration(120'000));
+  EXPECT_EQ(canary.analysis.interval, Duration(2000));
+  EXPECT_EQ(canary.analysis.failure_limit, 2);
+  EXPECT_EQ(canary.analysis.min_requests, 5);
+  ASSERT_EQ(canary.analysis.checks.size(), 2u);
+  EXPECT_EQ(canary.analysis.checks[1].expression.text(),
+            "canary.latency_p99_ms <= stable.latency_p99_ms * 1.2");
+
+  EXPECT_EQ(Errors(head + "          steps: [ { weight: 50 }, { weight: 20, pause: soon } ]\n"
+                          "          analysis: { checks: [ eror_rate < 0.1, \"x +\" ] }\n"),
+            "8:46: weights must grow from step to step: 20 after 50\n"
+            "8:57: pause: invalid duration 'soon': expected a number followed by ms, s, m or h "
+            "(e.g. 30s, 15m)\n"
+            "9:33: unknown name 'eror_rate' in check (did you mean 'error_rate'?)\n"
+            "9:54: invalid expression: unexpected end of expression, expected a value\n");
 }
 
 }  // namespace

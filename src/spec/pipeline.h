@@ -101,6 +101,32 @@ struct ServeSpec {
 
 enum class Approval { kAuto, kManual };
 
+// The names an analysis check reads: a release's router metrics over one
+// interval, for the canary (bare or `canary.`) or the stable release (`stable.`).
+inline constexpr std::string_view kAnalysisMetrics[] = {
+    "error_rate", "request_rate", "requests", "latency_p50_ms", "latency_p95_ms",
+    "latency_p99_ms", "mirror_agreement"};
+
+struct AnalysisSpec {
+  Duration interval{5000};
+  int failure_limit = 1;  // Failed intervals in a row that roll back.
+  int min_requests = 10;  // Fewer canary requests in an interval: inconclusive.
+  std::vector<Condition> checks;
+};
+
+// strategy.canary: the new release gets `weight`% of the traffic, step by
+// step; each step lasts `pause` (none: until `tauon promote`).
+struct CanaryStep {
+  int weight = 0;  // 1-100
+  std::optional<Duration> pause;
+};
+struct CanaryStrategy {
+  std::vector<CanaryStep> steps;
+  AnalysisSpec analysis;
+  // A canary that is not ready (all replicas) this long after its deploy is rolled back.
+  Duration progress_deadline{300'000};
+};
+
 // deploy.environments.NAME
 struct EnvironmentSpec {
   std::string name;
@@ -112,6 +138,7 @@ struct EnvironmentSpec {
   // {"canary": ...}); its kind is checked here, its settings by the deploy
   // controller. Absent: a plain replacement.
   nlohmann::json strategy;
+  std::optional<CanaryStrategy> canary;  // Set for strategy.canary.
   Location location;
 };
 

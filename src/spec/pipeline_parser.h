@@ -108,6 +108,8 @@ class PipelineParser {
   HttpProbe ParseProbe(const YAML::Node& node, std::string_view what);
   EnvironmentSpec ParseEnvironment(const std::string& name, const YAML::Node& key,
                                    const YAML::Node& node);
+  CanaryStrategy ParseCanary(const YAML::Node& node);
+  AnalysisSpec ParseAnalysis(const YAML::Node& node);
   void CheckNeeds(const Pipeline& pipeline);
 
   std::string_view source_;
