@@ -52,6 +52,11 @@ void PrintDetail(const json& environment) {
     weights.push_back(fmt::format("{} {}%", version, weight.dump()));
   }
   fmt::print("weights     {}\n", weights.empty() ? "none: no release serves yet" : Join(weights, ", "));
+  if (environment.contains("step")) {
+    const json& step = environment["step"];
+    fmt::print("canary      step {} of {}: {}% of traffic since {}\n", Text(step["index"]),
+               Text(step["of"]), Text(step["weight"]), Text(step["since"]));
+  }
 
   fmt::print("\n{:<8} {:>7}  {:<24} {:<9} {:>7} {:>6} {:>8}  {}\n", "REPLICA", "RELEASE", "VERSION",
              "STATE", "PID", "PORT", "RESTARTS", "LAST EXIT");
@@ -83,6 +88,26 @@ void PrintDetail(const json& environment) {
     }
   }
 
+  if (!environment["analysis"].empty()) {
+    fmt::print("\n{:<9} {:<24} {:<13} {:>8}  {}\n", "INTERVAL", "AT", "VERDICT", "REQUESTS",
+               "CHECKS");
+    const json& analysis = environment["analysis"];
+    for (size_t i = analysis.size(); i-- > 0;) {
+      const json& interval = analysis[i];
+      std::vector<std::string> checks;
+      for (const json& check : interval["checks"]) {
+        std::vector<std::string> values;
+        for (const auto& [name, value] : check["values"].items()) {
+          values.push_back(fmt::format("{}={}", name, value.dump()));
+        }
+        checks.push_back(fmt::format("{} [{}] {}", Text(check["check"]), Join(values, " "),
+                                     Text(check["verdict"])));
+      }
+      fmt::print("{:<9} {:<24} {:<13} {:>8}  {}\n", Text(interval["interval"]), Text(interval["at"]),
+                 Text(interval["verdict"]), Text(interval["canary_requests"]),
+                 checks.empty() ? Text(interval["reason"]) : Join(checks, "; "));
+    }
+  }
   fmt::print("\nEVENTS\n");
   const json& events = environment["events"];
   for (size_t i = events.size(); i-- > 0;) {  // Oldest first, as a log.
@@ -141,6 +166,20 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
     }
     if (environment["release"].get<int64_t>() == release && !environment["phase"].is_null()) {
       phase = Text(environment["phase"]);
+    }
+    if (phase == "canary" && !options.json) {
+      const json& step = environment["step"];
+      std::string line = fmt::format("canary step {} of {}: {}% of traffic", Text(step["index"]),
+                                     Text(step["of"]), Text(step["weight"]));
+      if (!environment["analysis"].empty()) {
+        const json& last = environment["analysis"][0];
+        line += fmt::format(", analysis interval {} {}", Text(last["interval"]), Text(last["verdict"]));
+        if (!last["reason"].get<std::string>().empty()) line += ": " + Text(last["reason"]);
+      }
+      if (seen["#canary"] != line) {
+        fmt::print("  {}\n", line);
+        seen["#canary"] = line;
+      }
     }
     if (phase == "live") {
       if (options.json) {
@@ -208,6 +247,17 @@ int StatusCommand(const Remote& remote, const std::string& environment, bool as_
     fmt::print("{:<16} {:<28} {:<28} {:>7}  {:<10} {}/{}\n", Text(e["environment"]),
                Text(e["url"]), Version(e), Text(e["release"]), Text(e["phase"]), ready, total);
   }
+  return kExitOk;
+}
+
+int RolloutCommand(const Remote& remote, const std::string& action,
+                   const std::string& environment) {
+  json body = json::object();
+  if (const char* user = getenv("USER"); user && *user) body["by"] = user;
+  Result<json> done = CallApi(
+      remote, "POST", "/api/v1/environments/" + http::PercentEncode(environment) + "/" + action, body);
+  if (!done) return Failed(kExitFailed, "{}", done.error().message);
+  fmt::print("{}\n", Text((*done)["message"]));
   return kExitOk;
 }
 

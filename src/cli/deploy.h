@@ -22,6 +22,9 @@ int DeployCommand(const Remote& remote, const DeployOptions& options);
 // Every environment in a line each, or one in detail.
 int StatusCommand(const Remote& remote, const std::string& environment, bool json);
 
+// tauon promote ENV / tauon abort ENV: `action` is "promote" or "abort".
+int RolloutCommand(const Remote& remote, const std::string& action, const std::string& environment);
+
 // True for "ENV/REPLICA" (not a run id or 'last').
 bool IsReplicaLogRef(const std::string& text);
 int ReplicaLogsCommand(const Remote& remote, const std::string& ref);

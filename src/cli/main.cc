@@ -401,6 +401,20 @@ int main(int argc, char** argv) {
     deploy.wait = !deploy_no_wait;
     remote([&](const tauon::cli::Remote& r) { return tauon::cli::DeployCommand(r, deploy); });
   });
+  std::string rollout_environment;
+  for (const auto& [name, help] :
+       {std::pair{"promote", "Move an environment's canary to its next step (the last: it takes "
+                             "all the traffic)"},
+        std::pair{"abort", "Roll back the release in progress in an environment: all traffic "
+                           "back on the stable release"}}) {
+    CLI::App* command = app.add_subcommand(name, help);
+    command->add_option("environment", rollout_environment, "The environment")->required();
+    actions.emplace_back(command, [&, action = std::string(name)] {
+      remote([&](const tauon::cli::Remote& r) {
+        return tauon::cli::RolloutCommand(r, action, rollout_environment);
+      });
+    });
+  }
   std::string status_environment;
   bool status_json = false;
   CLI::App* status_cmd = app.add_subcommand(

@@ -16,9 +16,6 @@ extern char** environ;
 namespace tauon::deploy {
 namespace {
 
-// Old replicas keep answering this long after traffic left them, so that
-// requests already sent to them finish before they get SIGTERM.
-constexpr Duration kDrain{1000};
 constexpr int kEventsShown = 20;
 constexpr int kReleasesShown = 10;
 
@@ -73,6 +70,15 @@ Controller::Controller(std::filesystem::path data_dir, const Clock& clock, Traff
     if (store_) (void)store_->RemoveReplicaProcess(release_id, replica);
   };
   supervisor_ = std::make_unique<runtime::Supervisor>(clock_, std::move(hooks));
+  ticker_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!shutting_down_) {
+      // Fine enough that a failed analysis interval moves traffic within
+      // milliseconds of its end.
+      wake_.wait_for(lock, std::chrono::milliseconds(10), [this] { return shutting_down_; });
+      if (!shutting_down_ && store_) Tick();
+    }
+  });
 }
 
 Controller::~Controller() {
@@ -80,6 +86,8 @@ Controller::~Controller() {
     std::lock_guard lock(mu_);
     shutting_down_ = true;
   }
+  wake_.notify_all();
+  ticker_.join();
   // Not under mu_: the supervisor's thread takes it while it stops.
   supervisor_.reset();
 }
@@ -139,10 +147,22 @@ Status Controller::Recover() {
   }
   Result<std::vector<store::ReleaseRecord>> releases = store_->ActiveReleases();
   if (!releases) return std::unexpected(releases.error());
+  // Per environment: the live release serves again; the desired release, if
+  // it was still starting, starts again; a canary in progress is rolled
+  // back (its analysis so far was lost with the server's memory).
   for (const store::ReleaseRecord& release : *releases) {
-    if (desired[release.environment] != release.id) {
-      (void)store_->SetReleasePhase(release.id, "superseded", "replaced while the server was down",
-                                    clock_.Now());
+    const bool desired_here = desired[release.environment] == release.id;
+    std::string why;
+    if (release.phase == "canary") {
+      why = "rolled back: the server restarted during the canary";
+    } else if (release.phase == "starting" && !desired_here) {
+      why = "replaced while the server was down";
+    }
+    if (!why.empty()) {
+      (void)store_->SetReleasePhase(release.id, release.phase == "canary" ? "failed" : "superseded",
+                                    why, clock_.Now());
+      Event(release.environment, release.id, release.phase == "canary" ? "rolled-back" : "superseded",
+            why);
       continue;
     }
     if (release.phase == "live") serving_[release.environment] = release.id;
@@ -152,6 +172,13 @@ Status Controller::Recover() {
       continue;
     }
     Event(release.environment, release.id, "restarted", "the server started again");
+  }
+  for (const auto& [environment, release] : desired) {
+    // A rolled back canary leaves the stable release desired.
+    auto s = serving_.find(environment);
+    if (s != serving_.end() && release && !active_.contains(*release)) {
+      (void)store_->SetDesiredRelease(environment, s->second);
+    }
   }
   return Ok();
 }
@@ -192,7 +219,15 @@ Status Controller::StartRelease(const store::ReleaseRecord& release, bool recove
   tmpl.liveness = serve.liveness;
   tmpl.stop_timeout = serve.stop_timeout;
   tmpl.log_dir = dirs->logs;
-  active_[release.id] = Active{release, label};
+  const spec::EnvironmentSpec* settings = pipeline->deploy->FindEnvironment(release.environment);
+  if (!settings) {
+    return Fail("the pipeline of commit {} has no environment '{}'", release.commit.substr(0, 12),
+                release.environment);
+  }
+  Active& active = active_[release.id];
+  active.release = release;
+  active.version = label;
+  active.settings = *settings;
   (void)recovering;
   supervisor_->Run(release.id, std::move(tmpl), release.replicas);
   return Ok();
@@ -298,17 +333,19 @@ Result<int64_t> Controller::Deploy(const DeployRequest& request) {
     Event(request.environment, release.id, "failed", ok.error().message);
     return std::unexpected(ok.error());
   }
-  // A release still starting in this environment will never serve now.
+  // A release still starting, or a canary, in this environment will never
+  // serve now: traffic goes back to the stable release.
   for (auto& [other_id, other] : active_) {
     if (other_id == release.id || other.release.environment != request.environment ||
-        other.release.phase != "starting") {
+        (other.release.phase != "starting" && other.release.phase != "canary")) {
       continue;
     }
     other.release.phase = "superseded";
-    const std::string why = fmt::format("release {} was deployed before it was ready", release.id);
+    const std::string why = fmt::format("release {} was deployed before it was done", release.id);
     (void)store_->SetReleasePhase(other_id, "superseded", why, clock_.Now());
     Event(request.environment, other_id, "superseded", why);
-    supervisor_->Stop(other_id);
+    RouteEnvironment(request.environment);
+    supervisor_->Stop(other_id, kDrain);
   }
   (void)store_->SetDesiredRelease(request.environment, release.id);
   return release.id;
@@ -327,24 +364,17 @@ void Controller::OnChange(int64_t release_id) {
       return r.state == runtime::ReplicaState::kReady;
     });
     if (ready < static_cast<size_t>(release.replicas)) return;
-    std::optional<int64_t> previous;
-    if (auto s = serving_.find(release.environment); s != serving_.end() && s->second != release_id) {
-      previous = s->second;
+    const bool has_stable = serving_.contains(release.environment);
+    if (active.settings.canary && has_stable) {
+      StartCanary(active);
+    } else {
+      GoLive(active,
+             fmt::format("{}: all {} replicas ready, 100% of traffic{}", active.version, ready,
+                         active.settings.canary ? " (no stable release to compare a canary with)"
+                                                : ""),
+             "tauon");
     }
-    release.phase = "live";
-    serving_[release.environment] = release_id;
-    (void)store_->SetReleasePhase(release_id, "live", "", clock_.Now());
-    Event(release.environment, release_id, "live",
-          fmt::format("{}: all {} replicas ready, 100% of traffic", active.version, ready));
-    RouteEnvironment(release.environment);
-    if (previous) {
-      if (auto p = active_.find(*previous); p != active_.end()) p->second.release.phase = "superseded";
-      const std::string why = fmt::format("replaced by release {}", release_id);
-      (void)store_->SetReleasePhase(*previous, "superseded", why, clock_.Now());
-      Event(release.environment, *previous, "superseded", why);
-      supervisor_->Stop(*previous, kDrain);
-    }
-  } else if (release.phase == "live") {
+  } else if (release.phase == "live" || release.phase == "canary") {
     RouteEnvironment(release.environment);
   } else if (supervisor_->Stopped(release_id)) {
     active_.erase(it);
@@ -353,21 +383,31 @@ void Controller::OnChange(int64_t release_id) {
 
 void Controller::RouteEnvironment(const std::string& environment) {
   std::vector<TrafficTarget> targets;
-  if (auto s = serving_.find(environment); s != serving_.end()) {
-    auto it = active_.find(s->second);
-    if (it != active_.end()) {
-      TrafficTarget target;
-      target.release = "stable";
-      target.version = it->second.version;
-      target.weight = 100;
-      for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(s->second)) {
-        if (replica.state == runtime::ReplicaState::kReady) {
-          target.upstreams.push_back({replica.name, "127.0.0.1", replica.port});
-        }
+  auto add = [&](const Active& active, const char* label, uint32_t weight) {
+    TrafficTarget target;
+    target.release = label;
+    target.version = active.version;
+    target.weight = weight;
+    for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(active.release.id)) {
+      if (replica.state == runtime::ReplicaState::kReady) {
+        target.upstreams.push_back({replica.name, "127.0.0.1", replica.port});
       }
-      targets.push_back(std::move(target));
+    }
+    targets.push_back(std::move(target));
+  };
+  uint32_t canary_weight = 0;
+  const Active* canary = InProgress(environment);
+  if (canary && canary->release.phase == "canary") {
+    canary_weight = static_cast<uint32_t>(canary->settings.canary->steps[canary->step].weight);
+  } else {
+    canary = nullptr;
+  }
+  if (auto s = serving_.find(environment); s != serving_.end()) {
+    if (auto it = active_.find(s->second); it != active_.end()) {
+      add(it->second, "stable", 100 - canary_weight);
     }
   }
+  if (canary) add(*canary, "canary", canary_weight);
   std::string key;
   for (const TrafficTarget& target : targets) {
     key += fmt::format("{}={}:{};", target.release, target.version, target.weight);
@@ -405,13 +445,42 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
   if (current) {
     if (auto it = active_.find(current->id); it != active_.end()) out["phase"] = it->second.release.phase;
   }
+  if (current) {
+    if (auto it = active_.find(current->id); it != active_.end() && it->second.settings.canary) {
+      out["strategy"] = "canary";
+      if (it->second.release.phase == "canary") {
+        const Active& canary = it->second;
+        out["step"] = {{"index", canary.step + 1},
+                       {"of", canary.settings.canary->steps.size()},
+                       {"weight", canary.settings.canary->steps[canary.step].weight},
+                       {"since", FormatTime(canary.step_started)}};
+      }
+    }
+    if (Result<std::vector<store::AnalysisRecord>> analysis =
+            store_->ListAnalysis(current->id, kEventsShown)) {
+      for (const store::AnalysisRecord& interval : *analysis) {
+        out["analysis"].push_back(
+            {{"interval", interval.interval},
+             {"at", FormatTime(interval.at)},
+             {"verdict", interval.verdict},
+             {"reason", interval.reason},
+             {"canary_requests", interval.canary_requests},
+             {"checks", nlohmann::json::parse(interval.checks, nullptr, false)}});
+      }
+    }
+  }
   out["weights"] = nlohmann::json::object();
   out["replicas"] = nlohmann::json::array();
+  const Active* canary = InProgress(environment.name);
+  const int canary_weight = canary && canary->release.phase == "canary"
+                                ? canary->settings.canary->steps[canary->step].weight
+                                : 0;
   auto serving = serving_.find(environment.name);
   for (const auto& [release_id, active] : active_) {
     if (active.release.environment != environment.name) continue;
     const bool is_serving = serving != serving_.end() && serving->second == release_id;
-    if (is_serving) out["weights"][active.version] = 100;
+    if (is_serving) out["weights"][active.version] = 100 - canary_weight;
+    if (canary_weight > 0 && canary == &active) out["weights"][active.version] = canary_weight;
     for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(release_id)) {
       out["replicas"].push_back({{"name", replica.name},
                                  {"release", release_id},
@@ -423,7 +492,8 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
                                  {"last_exit", replica.last_exit},
                                  {"since", FormatTime(replica.since)},
                                  {"restart_at", OptionalTime(replica.restart_at)},
-                                 {"serving", is_serving && replica.state == runtime::ReplicaState::kReady}});
+                                 {"serving", (is_serving || (canary_weight > 0 && canary == &active)) &&
+                                                 replica.state == runtime::ReplicaState::kReady}});
     }
   }
   out["traffic"] = traffic_.Describe(environment.name);

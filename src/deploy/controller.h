@@ -12,13 +12,17 @@
 
 #include <filesystem>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "deploy/traffic.h"
+#include "router/stats.h"
+#include "spec/pipeline.h"
 #include "runtime/supervisor.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -57,14 +61,43 @@ class Controller {
                                            const std::string& replica,
                                            std::optional<int64_t> release_id = std::nullopt);
 
+  // A canary in progress moves to its next step now (the last step: it
+  // becomes the stable release). Fails when no canary is in progress.
+  Result<std::string> Promote(const std::string& environment, const std::string& who);
+  // A release in progress (starting or canary) is rolled back: all traffic
+  // on the stable release at once, its replicas stopped, marked failed.
+  Result<std::string> Abort(const std::string& environment, const std::string& who);
+
  private:
+  // Old replicas keep answering this long after traffic left them, so that
+  // requests already sent to them finish before they get SIGTERM.
+  static constexpr Duration kDrain{1000};
+
   // A release the supervisor runs.
   struct Active {
     store::ReleaseRecord release;
     std::string version;  // "name@3"
+    spec::EnvironmentSpec settings;  // The environment as the release's pipeline defines it.
+    // A canary rollout (phase "canary"): the step it is at and since when,
+    // and its analysis so far.
+    size_t step = 0;
+    TimePoint step_started;
+    int intervals = 0;
+    int failed_in_a_row = 0;
+    std::optional<router::Snapshot> last_sample;
+    TimePoint last_sample_at;
   };
 
   void OnChange(int64_t release_id);
+  // rollout.cc: what time moves along (progress deadlines, crash loops,
+  // analysis intervals, canary steps); called every few milliseconds.
+  void Tick();
+  void GoLive(Active& release, const std::string& why, const std::string& who);
+  void StartCanary(Active& canary);
+  void NextStep(Active& canary, const std::string& who);
+  void RollBack(Active& release, const std::string& reason, const std::string& who);
+  void AnalyzeInterval(Active& canary, TimePoint now);
+  Active* InProgress(const std::string& environment);
   void RouteEnvironment(const std::string& environment);
   Status StartRelease(const store::ReleaseRecord& release, bool recovering);
   Status OpenEnvironment(const store::EnvironmentRecord& environment);
@@ -83,7 +116,9 @@ class Controller {
   std::map<std::string, int64_t> serving_;      // Environment -> live release.
   std::map<std::string, std::string> routed_;   // Environment -> last routing, to skip repeats.
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
-  std::unique_ptr<runtime::Supervisor> supervisor_;  // Last: stopped first.
+  std::unique_ptr<runtime::Supervisor> supervisor_;
+  std::condition_variable wake_;  // Ends the ticker's wait when shutting down.
+  std::thread ticker_;
 };
 
 }  // namespace tauon::deploy

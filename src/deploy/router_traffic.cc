@@ -62,7 +62,7 @@ std::string RouterTraffic::PrometheusText() const {
   return router::PrometheusText(snapshots);
 }
 
-std::optional<router::Snapshot> RouterTraffic::Stats(const std::string& environment) const {
+std::optional<router::Snapshot> RouterTraffic::Sample(const std::string& environment) const {
   std::lock_guard lock(mu_);
   auto it = routers_.find(environment);
   if (it == routers_.end()) return std::nullopt;
@@ -70,7 +70,7 @@ std::optional<router::Snapshot> RouterTraffic::Stats(const std::string& environm
 }
 
 nlohmann::json RouterTraffic::Describe(const std::string& environment) const {
-  std::optional<router::Snapshot> stats = Stats(environment);
+  std::optional<router::Snapshot> stats = Sample(environment);
   if (!stats) return nullptr;
   nlohmann::json out = router::StatsJson(*stats);
   // Requests per second over the sliding window (the last minute, or less

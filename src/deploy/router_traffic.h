@@ -24,8 +24,7 @@ class RouterTraffic final : public Traffic {
 
   // Every environment's router statistics in Prometheus text format.
   std::string PrometheusText() const;
-  // The statistics of one environment's router; nullopt if it has none.
-  std::optional<router::Snapshot> Stats(const std::string& environment) const;
+  std::optional<router::Snapshot> Sample(const std::string& environment) const override;
 
  private:
   const router::RouterOptions options_;

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "router/stats.h"
 #include "util/error.h"
 
 namespace tauon::deploy {
@@ -38,6 +40,9 @@ class Traffic {
   // What the environment's traffic looks like now (requests, errors,
   // latency per release), for status; null when unknown.
   virtual nlohmann::json Describe(const std::string& environment) const = 0;
+  // The environment's cumulative traffic statistics now, per release label
+  // (the canary analysis diffs two of them); nullopt when unknown.
+  virtual std::optional<router::Snapshot> Sample(const std::string& environment) const = 0;
 };
 
 }  // namespace tauon::deploy

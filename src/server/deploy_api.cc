@@ -27,6 +27,8 @@ void DeployApi::Register(http::Server& server) {
   route("GET", "/api/v1/environments", &DeployApi::Environments);
   route("GET", "/api/v1/environments/{name}", &DeployApi::Environment);
   route("POST", "/api/v1/environments/{name}/deploy", &DeployApi::Deploy);
+  route("POST", "/api/v1/environments/{name}/promote", &DeployApi::Promote);
+  route("POST", "/api/v1/environments/{name}/abort", &DeployApi::Abort);
   route("GET", "/api/v1/environments/{name}/replicas/{replica}/logs", &DeployApi::ReplicaLog);
 }
 
@@ -79,6 +81,41 @@ Response DeployApi::Deploy(const Request& request) {
   json out = **environment;
   out["release"] = *release;
   return Response::Json(202, out);
+}
+
+Response DeployApi::Act(
+    const Request& request,
+    const std::function<Result<std::string>(const std::string&, const std::string&)>& action) {
+  json body = request.body.empty() ? json::object()
+                                   : json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return Response::Error(400, "the request body must be a JSON object");
+  if (body.contains("by") && !body["by"].is_string()) {
+    return Response::Error(400, "'by' must be a string");
+  }
+  std::string who = body.value("by", "");
+  if (who.empty()) who = "admin";
+  const std::string& name = request.params.at("name");
+  Result<std::optional<json>> environment = controller_.Environment(name);
+  if (!environment) return Response::Error(500, environment.error().message);
+  if (!*environment) return Response::Error(404, fmt::format("no environment '{}'", name));
+  Result<std::string> done = action(name, who);
+  if (!done) return Response::Error(409, done.error().message);
+  environment = controller_.Environment(name);
+  json out = environment && *environment ? **environment : json::object();
+  out["message"] = *done;
+  return Response::Json(200, out);
+}
+
+Response DeployApi::Promote(const Request& request) {
+  return Act(request, [this](const std::string& environment, const std::string& who) {
+    return controller_.Promote(environment, who);
+  });
+}
+
+Response DeployApi::Abort(const Request& request) {
+  return Act(request, [this](const std::string& environment, const std::string& who) {
+    return controller_.Abort(environment, who);
+  });
 }
 
 Response DeployApi::ReplicaLog(const Request& request) {

@@ -2,6 +2,7 @@
 // (docs/api.md#environments). Every route needs the API token.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "deploy/controller.h"
@@ -21,6 +22,12 @@ class DeployApi {
   http::Response Environment(const http::Request& request);
   http::Response Deploy(const http::Request& request);
   http::Response ReplicaLog(const http::Request& request);
+  http::Response Promote(const http::Request& request);
+  http::Response Abort(const http::Request& request);
+  // Promote and Abort: `action` on the environment, then the environment.
+  http::Response Act(const http::Request& request,
+                     const std::function<Result<std::string>(const std::string&,
+                                                             const std::string&)>& action);
 
   deploy::Controller& controller_;
   const std::string token_;

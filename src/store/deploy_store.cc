@@ -131,7 +131,7 @@ Result<std::vector<ReleaseRecord>> Store::ListReleases(const std::string& enviro
 
 Result<std::vector<ReleaseRecord>> Store::ActiveReleases() {
   Result<Statement> query = db_->Prepare(fmt::format(
-      "SELECT {} FROM releases WHERE phase IN ('starting', 'live') ORDER BY id", kReleaseColumns));
+      "SELECT {} FROM releases WHERE phase IN ('starting', 'canary', 'live') ORDER BY id", kReleaseColumns));
   if (!query) return std::unexpected(query.error());
   return Collect<ReleaseRecord>(*query, ReadRelease);
 }
@@ -170,6 +170,40 @@ Result<std::vector<Store::ReplicaProcess>> Store::ListReplicaProcesses() {
   if (!query) return std::unexpected(query.error());
   return Collect<ReplicaProcess>(*query, [](const Statement& row) {
     return ReplicaProcess{row.Int(0), row.Text(1), static_cast<int>(row.Int(2)), row.Text(3)};
+  });
+}
+
+Status Store::AddAnalysis(const AnalysisRecord& analysis) {
+  Result<Statement> insert = db_->Prepare(
+      "INSERT INTO analysis_results (release_id, interval, at, verdict, reason, canary_requests, "
+      "checks) VALUES (?,?,?,?,?,?,?)");
+  if (!insert) return std::unexpected(insert.error());
+  return insert->Bind(1, analysis.release_id)
+      .Bind(2, analysis.interval)
+      .Bind(3, FormatTime(analysis.at))
+      .Bind(4, analysis.verdict)
+      .Bind(5, analysis.reason)
+      .Bind(6, analysis.canary_requests)
+      .Bind(7, analysis.checks)
+      .Run();
+}
+
+Result<std::vector<AnalysisRecord>> Store::ListAnalysis(int64_t release_id, int limit) {
+  Result<Statement> query = db_->Prepare(
+      "SELECT release_id, interval, at, verdict, reason, canary_requests, checks "
+      "FROM analysis_results WHERE release_id = ? ORDER BY id DESC LIMIT ?");
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, release_id).Bind(2, limit);
+  return Collect<AnalysisRecord>(*query, [](const Statement& row) {
+    AnalysisRecord analysis;
+    analysis.release_id = row.Int(0);
+    analysis.interval = static_cast<int>(row.Int(1));
+    analysis.at = TimeColumn(row, 2).value_or(TimePoint{});
+    analysis.verdict = row.Text(3);
+    analysis.reason = row.Text(4);
+    analysis.canary_requests = row.Int(5);
+    analysis.checks = row.Text(6);
+    return analysis;
   });
 }
 

@@ -152,7 +152,8 @@ struct ReleaseRecord {
   std::string source;    // The git repository to check the commit out from.
   std::string pipeline;  // `.tauon.yml` at that commit: how to serve it.
   int replicas = 0;
-  // starting: replicas starting; live: serving; failed: never served (see
+  // starting: replicas starting; canary: serving part of the traffic while
+  // analysed; live: serving; failed: rolled back or never served (see
   // reason); superseded: replaced by a later release; stopped: taken down.
   std::string phase = "starting";
   std::string reason;
@@ -170,6 +171,17 @@ struct DeployEventRecord {
   std::string why;
   std::string who;  // A user, or "tauon" itself.
   TimePoint at;
+};
+
+// One interval of a canary's analysis.
+struct AnalysisRecord {
+  int64_t release_id = 0;
+  int interval = 0;  // 1, 2, ... per release.
+  TimePoint at;
+  std::string verdict;  // pass, fail, inconclusive
+  std::string reason;
+  int64_t canary_requests = 0;
+  std::string checks;  // JSON: [{check, verdict, values, message}]
 };
 
 }  // namespace tauon::store

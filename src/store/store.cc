@@ -203,6 +203,19 @@ CREATE TABLE deploy_events (
 );
 CREATE INDEX deploy_events_by_environment ON deploy_events(environment, id);
 )sql",
+    R"sql(
+CREATE TABLE analysis_results (
+  id INTEGER PRIMARY KEY,
+  release_id INTEGER NOT NULL REFERENCES releases(id),
+  interval INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  canary_requests INTEGER NOT NULL,
+  checks TEXT NOT NULL
+);
+CREATE INDEX analysis_results_by_release ON analysis_results(release_id, id);
+)sql",
 };
 
 

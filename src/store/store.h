@@ -125,7 +125,7 @@ class Store {
   Result<std::optional<ReleaseRecord>> GetRelease(int64_t id);
   // Newest first; at most `limit`.
   Result<std::vector<ReleaseRecord>> ListReleases(const std::string& environment, int limit);
-  // Releases in phase starting or live, in every environment, oldest first.
+  // Releases in phase starting, canary or live, in every environment, oldest first.
   Result<std::vector<ReleaseRecord>> ActiveReleases();
   Status SetReleasePhase(int64_t id, const std::string& phase, const std::string& reason,
                          TimePoint at);
@@ -140,6 +140,9 @@ class Store {
     std::string leader;
   };
   Result<std::vector<ReplicaProcess>> ListReplicaProcesses();
+  Status AddAnalysis(const AnalysisRecord& analysis);
+  // Newest first; at most `limit`.
+  Result<std::vector<AnalysisRecord>> ListAnalysis(int64_t release_id, int limit);
   Status AddDeployEvent(const DeployEventRecord& event);
   // Newest first; at most `limit`.
   Result<std::vector<DeployEventRecord>> ListDeployEvents(const std::string& environment,

@@ -1,0 +1,233 @@
+// The parts of the deploy controller that time moves along: a release going
+// live, canary steps and their analysis, rollbacks, progress deadlines and
+// crash loops, and the promote and abort commands.
+#include <fmt/format.h>
+
+#include "deploy/analysis.h"
+#include "deploy/controller.h"
+
+namespace tauon::deploy {
+namespace {
+
+// A release whose replica restarted this often before it served is
+// crash-looping: it is rolled back.
+constexpr int kCrashLoopRestarts = 3;
+// How long a release with the plain replacement strategy may take to become ready.
+constexpr Duration kReplaceDeadline{300'000};
+
+nlohmann::json ChecksJson(const std::vector<reports::GateResult>& checks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const reports::GateResult& check : checks) {
+    out.push_back({{"check", check.expression},
+                   {"verdict", check.verdict},
+                   {"values", check.values},
+                   {"message", check.message}});
+  }
+  return out;
+}
+
+ReleaseInterval IntervalOf(const router::Snapshot& before, const router::Snapshot& after,
+                           const std::string& label, double seconds) {
+  ReleaseInterval out;
+  const router::ReleaseSnapshot* b = before.Find(label);
+  const router::ReleaseSnapshot* a = after.Find(label);
+  if (!a) return out;
+  router::ReleaseSnapshot empty;
+  out.stats = router::Interval(b ? *b : empty, *a, seconds);
+  const uint64_t agreed = a->mirror_agreed - (b ? b->mirror_agreed : 0);
+  const uint64_t disagreed = a->mirror_disagreed - (b ? b->mirror_disagreed : 0);
+  if (agreed + disagreed > 0) {
+    out.mirror_agreement = static_cast<double>(agreed) / static_cast<double>(agreed + disagreed);
+  }
+  return out;
+}
+
+}  // namespace
+
+Controller::Active* Controller::InProgress(const std::string& environment) {
+  for (auto& [id, active] : active_) {
+    if (active.release.environment == environment &&
+        (active.release.phase == "starting" || active.release.phase == "canary")) {
+      return &active;
+    }
+  }
+  return nullptr;
+}
+
+void Controller::GoLive(Active& active, const std::string& why, const std::string& who) {
+  store::ReleaseRecord& release = active.release;
+  std::optional<int64_t> previous;
+  if (auto s = serving_.find(release.environment); s != serving_.end() && s->second != release.id) {
+    previous = s->second;
+  }
+  release.phase = "live";
+  serving_[release.environment] = release.id;
+  (void)store_->SetReleasePhase(release.id, "live", "", clock_.Now());
+  (void)store_->SetDesiredRelease(release.environment, release.id);
+  Event(release.environment, release.id, "live", why, who);
+  RouteEnvironment(release.environment);
+  if (previous) {
+    if (auto p = active_.find(*previous); p != active_.end()) p->second.release.phase = "superseded";
+    const std::string reason = fmt::format("replaced by release {}", release.id);
+    (void)store_->SetReleasePhase(*previous, "superseded", reason, clock_.Now());
+    Event(release.environment, *previous, "superseded", reason);
+    supervisor_->Stop(*previous, kDrain);
+  }
+}
+
+void Controller::StartCanary(Active& canary) {
+  canary.release.phase = "canary";
+  canary.step = 0;
+  canary.step_started = clock_.Now();
+  canary.last_sample = traffic_.Sample(canary.release.environment);
+  canary.last_sample_at = clock_.Now();
+  (void)store_->SetReleasePhase(canary.release.id, "canary", "", clock_.Now());
+  const spec::CanaryStep& step = canary.settings.canary->steps[0];
+  Event(canary.release.environment, canary.release.id, "canary",
+        fmt::format("{}: step 1 of {}, {}% of traffic", canary.version,
+                    canary.settings.canary->steps.size(), step.weight));
+  RouteEnvironment(canary.release.environment);
+}
+
+void Controller::NextStep(Active& canary, const std::string& who) {
+  const auto& steps = canary.settings.canary->steps;
+  if (canary.step + 1 >= steps.size()) {
+    GoLive(canary,
+           fmt::format("{}: promoted after {} step{} and {} analysis interval{}", canary.version,
+                       steps.size(), steps.size() == 1 ? "" : "s", canary.intervals,
+                       canary.intervals == 1 ? "" : "s"),
+           who);
+    return;
+  }
+  canary.step++;
+  canary.step_started = clock_.Now();
+  Event(canary.release.environment, canary.release.id, "canary",
+        fmt::format("{}: step {} of {}, {}% of traffic", canary.version, canary.step + 1,
+                    steps.size(), steps[canary.step].weight),
+        who);
+  RouteEnvironment(canary.release.environment);
+}
+
+void Controller::RollBack(Active& active, const std::string& reason, const std::string& who) {
+  store::ReleaseRecord& release = active.release;
+  const bool was_canary = release.phase == "canary";
+  release.phase = "failed";
+  // Traffic first: every request from now on goes to the stable release.
+  RouteEnvironment(release.environment);
+  (void)store_->SetReleasePhase(release.id, "failed", reason, clock_.Now());
+  if (auto s = serving_.find(release.environment); s != serving_.end()) {
+    (void)store_->SetDesiredRelease(release.environment, s->second);
+  }
+  Event(release.environment, release.id, was_canary ? "rolled-back" : "failed", reason, who);
+  supervisor_->Stop(release.id, was_canary ? kDrain : Duration(0));
+}
+
+void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
+  std::optional<router::Snapshot> sample = traffic_.Sample(canary.release.environment);
+  if (!sample || !canary.last_sample) {
+    canary.last_sample = sample;
+    canary.last_sample_at = now;
+    return;
+  }
+  const double seconds =
+      std::max(0.001, std::chrono::duration<double>(now - canary.last_sample_at).count());
+  const spec::AnalysisSpec& spec = canary.settings.canary->analysis;
+  IntervalVerdict verdict = Analyze(spec, IntervalOf(*canary.last_sample, *sample, "stable", seconds),
+                                    IntervalOf(*canary.last_sample, *sample, "canary", seconds));
+  canary.last_sample = std::move(sample);
+  canary.last_sample_at = now;
+  canary.intervals++;
+  store::AnalysisRecord record;
+  record.release_id = canary.release.id;
+  record.interval = canary.intervals;
+  record.at = now;
+  record.verdict = verdict.verdict;
+  record.reason = verdict.reason;
+  record.canary_requests = static_cast<int64_t>(verdict.canary_requests);
+  record.checks = ChecksJson(verdict.checks).dump();
+  (void)store_->AddAnalysis(record);
+  if (verdict.verdict == "pass") {
+    canary.failed_in_a_row = 0;
+  } else if (verdict.verdict == "fail") {
+    canary.failed_in_a_row++;
+    Event(canary.release.environment, canary.release.id, "analysis-failed",
+          fmt::format("interval {}: {} ({} of {} in a row)", canary.intervals, verdict.reason,
+                      canary.failed_in_a_row, spec.failure_limit));
+    if (canary.failed_in_a_row >= spec.failure_limit) {
+      RollBack(canary,
+               fmt::format("analysis failed {} interval{} in a row: {}", canary.failed_in_a_row,
+                           canary.failed_in_a_row == 1 ? "" : "s", verdict.reason),
+               "tauon");
+    }
+  }
+}
+
+void Controller::Tick() {
+  const TimePoint now = clock_.Now();
+  // Collected first: going live or rolling back changes active_'s entries.
+  std::vector<int64_t> in_progress;
+  for (const auto& [id, active] : active_) {
+    if (active.release.phase == "starting" || active.release.phase == "canary") {
+      in_progress.push_back(id);
+    }
+  }
+  for (int64_t id : in_progress) {
+    auto it = active_.find(id);
+    if (it == active_.end()) continue;
+    Active& active = it->second;
+    for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(id)) {
+      if (replica.restarts >= kCrashLoopRestarts) {
+        RollBack(active,
+                 fmt::format("replica {} is crash-looping ({} restarts, last: {})", replica.name,
+                             replica.restarts, replica.last_exit),
+                 "tauon");
+        break;
+      }
+    }
+    if (active.release.phase == "starting") {
+      const Duration deadline = active.settings.canary ? active.settings.canary->progress_deadline
+                                                       : kReplaceDeadline;
+      if (now - active.release.created_at >= deadline) {
+        RollBack(active,
+                 fmt::format("not ready within the progress deadline ({}s)", deadline.count() / 1000),
+                 "tauon");
+      }
+      continue;
+    }
+    if (active.release.phase != "canary") continue;
+    if (now - active.last_sample_at >= active.settings.canary->analysis.interval) {
+      AnalyzeInterval(active, now);
+      if (active.release.phase != "canary") continue;
+    }
+    const spec::CanaryStep& step = active.settings.canary->steps[active.step];
+    if (step.pause && now - active.step_started >= *step.pause) NextStep(active, "tauon");
+  }
+}
+
+Result<std::string> Controller::Promote(const std::string& environment, const std::string& who) {
+  std::lock_guard lock(mu_);
+  Active* canary = InProgress(environment);
+  if (!canary || canary->release.phase != "canary") {
+    return Fail("environment '{}' has no canary in progress{}", environment,
+                canary ? fmt::format(" (release {} is still starting)", canary->release.id) : "");
+  }
+  const int64_t id = canary->release.id;
+  NextStep(*canary, who);
+  auto it = active_.find(id);
+  if (it != active_.end() && it->second.release.phase == "canary") {
+    return fmt::format("release {} moved to step {}: {}% of traffic", id, it->second.step + 1,
+                       it->second.settings.canary->steps[it->second.step].weight);
+  }
+  return fmt::format("release {} promoted: it serves 100% of traffic", id);
+}
+
+Result<std::string> Controller::Abort(const std::string& environment, const std::string& who) {
+  std::lock_guard lock(mu_);
+  Active* active = InProgress(environment);
+  if (!active) return Fail("environment '{}' has no release in progress to abort", environment);
+  const int64_t id = active->release.id;
+  RollBack(*active, fmt::format("aborted by {}", who), who);
+  return fmt::format("release {} rolled back: traffic is on the stable release", id);
+}
+
+}  // namespace tauon::deploy

@@ -1,0 +1,164 @@
+# Canary releases through a real server, real replicas and real traffic: a
+# healthy canary goes through its steps under constant load without a failed
+# request and becomes the stable release; a canary that answers 500s is
+# rolled back by its analysis, all traffic back on the stable release; one
+# that crash-loops is rolled back; `tauon promote` moves a paused canary on
+# and `tauon abort` rolls one back. Every interval's analysis is recorded.
+source "$(dirname "$0")/lib.sh"
+
+make_repo "$E2E_TMP/clf"
+write "$REPO/serve.py" <<'EOF'
+import http.server, json, os, sys
+behaviour = open(os.path.join(os.environ["TAUON_MODEL_DIR"], "behaviour.txt")).read().strip()
+if behaviour == "crash":
+    sys.exit("this model cannot load")
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        status = 500 if behaviour == "errors" and self.path != "/healthz" else 200
+        body = json.dumps({"model": os.environ["TAUON_MODEL"]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+EOF
+release() {  # release BEHAVIOUR SECOND_PAUSE: commits a version and registers it
+  write "$REPO/.tauon.yml" <<EOF
+jobs:
+  train:
+    steps:
+      - run: mkdir -p out/model && echo $1 > out/model/behaviour.txt
+    artifacts: [out/model/]
+model: { name: clf, path: out/model/ }
+deploy:
+  serve:
+    command: exec $PY serve.py
+    readiness: { http: /healthz, period: 100ms }
+  environments:
+    production:
+      replicas: 2
+      strategy:
+        canary:
+          steps: [ { weight: 30, pause: 1s }, { weight: 60$2 } ]
+          analysis:
+            interval: 500ms
+            min_requests: 5
+            checks: [ error_rate < 0.05 ]
+EOF
+  commit_all "model $1"
+  expect_exit 0 tauon run "$REPO"
+}
+release good ", pause: 1s"  # clf@1
+release good ", pause: 1s"  # clf@2
+release errors ", pause: 1s"  # clf@3
+release crash ", pause: 1s"   # clf@4
+release good ""              # clf@5: its last step waits for tauon promote
+
+# load SECONDS FILE: GETs the environment's router as fast as it answers
+# (bounded), in the background; FILE gets {status: count}.
+load() {
+  "$PY" - "$ENV_PORT" "$1" >"$2" 2>&1 <<'EOF' &
+import http.client, sys, time
+port, end, codes = int(sys.argv[1]), time.time() + float(sys.argv[2]), {}
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+while time.time() < end and sum(codes.values()) < 20000:
+    try:
+        conn.request("GET", "/predict")
+        response = conn.getresponse()
+        response.read()
+        key = str(response.status)
+    except Exception as e:
+        key = type(e).__name__
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    codes[key] = codes.get(key, 0) + 1
+    time.sleep(0.002)
+print(" ".join(f"{k}={v}" for k, v in sorted(codes.items())))
+EOF
+  LOAD_PID=$!
+}
+
+start_server
+section "the first release has no stable release to compare with: it goes live"
+expect_exit 0 tauon_remote deploy production --model clf@1
+expect_contains "$OUT" "release 1 is live in production: clf@1"
+api_json /api/v1/environments/production
+ENV_PORT=$(jget "$BODY" 'd["port"]')
+expect_json "$BODY" 'd["strategy"], d["events"][0]["why"]' \
+  '["canary", "clf@1: all 2 replicas ready, 100% of traffic (no stable release to compare a canary with)"]'
+
+section "a healthy canary goes through its steps under load, without a failed request"
+load 6 "$E2E_TMP/load1.txt"
+expect_exit 0 tauon_remote deploy production --model clf@2
+expect_contains "$OUT" "canary step 1 of 2: 30% of traffic"
+expect_contains "$OUT" "canary step 2 of 2: 60% of traffic"
+expect_contains "$OUT" "release 2 is live in production: clf@2"
+wait $LOAD_PID
+expect_match "$(cat "$E2E_TMP/load1.txt")" '^200=[0-9]+$' "every request answered 200"
+api_json /api/v1/environments/production
+expect_json "$BODY" '[e["what"] for e in d["events"]][:4]' '["superseded", "live", "canary", "canary"]'
+expect_json "$BODY" 'd["events"][1]["why"].startswith("clf@2: promoted after 2 steps and ")' true
+expect_json "$BODY" 'len(d["analysis"]) >= 3 and all(a["verdict"] == "pass" for a in d["analysis"])' true
+expect_json "$BODY" 'd["analysis"][0]["checks"][0]["check"], d["analysis"][0]["checks"][0]["values"]["error_rate"] == 0' \
+  '["error_rate < 0.05", true]'
+expect_json "$BODY" 'd["weights"]' '{"clf@2": 100}'
+
+section "a canary that answers 500s is rolled back by its analysis"
+load 5 "$E2E_TMP/load2.txt"
+expect_exit 1 tauon_remote deploy production --model clf@3
+expect_contains "$ERR" "release 3 failed: analysis failed 1 interval in a row: error_rate < 0.05 (error_rate="
+wait $LOAD_PID
+# The requests the canary failed before the rollback (its blast radius), then only 200s.
+echo "load during the bad canary: $(cat "$E2E_TMP/load2.txt")"
+expect_match "$(cat "$E2E_TMP/load2.txt")" '^200=[0-9]+ 500=[0-9]+$' "200s, and the canary's 500s"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  expect_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ENV_PORT/predict")" "request $i after the rollback"
+done
+api_json /api/v1/environments/production
+expect_json "$BODY" 'd["release"], d["phase"], d["weights"]' '[2, "live", {"clf@2": 100}]'
+expect_json "$BODY" '[(r["id"], r["phase"]) for r in d["releases"]][:2]' '[[3, "failed"], [2, "live"]]'
+expect_json "$BODY" '[e["what"] for e in d["events"]][:2]' '["rolled-back", "analysis-failed"]'
+gone() {
+  api_json /api/v1/environments/production
+  [[ $(jget "$BODY" '[r["release"] for r in d["replicas"]]') == "[2, 2]" ]]
+}
+wait_for 10 "the canary's replicas to stop" gone
+
+section "a canary that crash-loops is rolled back"
+expect_exit 1 tauon_remote deploy production --model clf@4 --timeout 60s
+expect_contains "$ERR" "release 4 failed: replica r"
+expect_contains "$ERR" "is crash-looping (3 restarts, last: exit code 1)"
+expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "clf@2"'
+
+section "promote and abort"
+expect_exit 1 tauon_remote promote production
+expect_contains "$ERR" "environment 'production' has no canary in progress (HTTP 409)"
+expect_exit 0 tauon_remote deploy production --model clf@5 --no-wait
+environment_is() {  # environment_is EXPR VALUE: the environment's EXPR prints VALUE
+  api_json /api/v1/environments/production
+  [[ $(jget "$BODY" "$1") == "$2" ]]
+}
+wait_for 20 "the canary's second step" environment_is 'd.get("step", {}).get("index")' 2
+OUT=$(tauon_remote status production 2>&1)
+expect_match "$OUT" '^canary +step 2 of 2: 60% of traffic since ' "status shows the step"
+expect_match "$OUT" '^weights +clf@2 40%, clf@5 60%$' "status shows both weights"
+expect_exit 0 tauon_remote promote production
+expect_contains "$OUT" "release 5 promoted: it serves 100% of traffic"
+expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "clf@5"'
+expect_exit 0 tauon_remote deploy production --model clf@5 --no-wait
+wait_for 20 "the canary to start" environment_is 'd["phase"]' canary
+expect_exit 0 tauon_remote abort production
+expect_contains "$OUT" "release 6 rolled back: traffic is on the stable release"
+api_json /api/v1/environments/production
+expect_json "$BODY" 'd["release"], d["weights"], d["events"][0]["what"], d["events"][0]["why"]' \
+  '[5, {"clf@5": 100}, "rolled-back", "aborted by admin"]'
+expect_exit 1 tauon_remote abort production
+expect_contains "$ERR" "has no release in progress to abort"
+
+section "status and metrics"
+OUT=$(tauon_remote status production 2>&1)
+expect_match "$OUT" '^INTERVAL +AT +VERDICT +REQUESTS +CHECKS$' "status shows the analysis"
+stop_server
