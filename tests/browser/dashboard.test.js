@@ -1,0 +1,239 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core)
+// against a real `tauon serve` polling a real git repository:
+// - a wrong token is refused on the login form;
+// - a pushed commit's run appears in the live runs list, goes running ->
+//   success on its page with log lines arriving while it runs (ANSI colours
+//   rendered, in-log search), its DAG drawn, its artifacts downloadable;
+// - a failing job shows its failing test, message and history strip;
+// - Cancel on a running run's page stops it;
+// - the Models page shows registered versions, a metric chart and lineage;
+// - the repositories page shows branches with their latest status.
+// Screenshots go to $TAUON_BROWSER_OUT.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { workspace, startServer, launchBrowser, screenshot, login, waitFor, OUT } from './lib.js';
+
+// The steps print slowly so that the test sees the run while it runs.
+const PIPELINE = (testBody, extra = '') => `name: web
+on:
+  push: { branches: [main] }
+jobs:
+  lint:
+    steps:
+      - run: printf '\\033[32mlint ok\\033[0m\\n'
+  test:
+    steps:
+      - name: unit tests
+        run: |
+          mkdir -p out
+          cat > out/junit.xml <<'XML'
+          ${testBody}
+          XML
+          grep -q '<failure' out/junit.xml && { echo 'tests failed'; exit 1; }
+          echo 'tests passed'
+    reports: { junit: out/junit.xml }
+  build:
+    needs: [lint, test]
+    steps:
+      - name: compile
+        run: |
+          for i in 1 2 3 4 5 6 7 8; do echo "build line $i"; sleep 0.5; done
+          printf '\\033[1;34mbuilt\\033[0m\\n'
+          mkdir -p out/dist && echo 'hello from the artifact' > out/dist/greeting.txt
+    artifacts: [out/dist/]
+${extra}`;
+
+const PASSING = `<testsuite name="unit"><testcase classname="tests.test_greet" name="test_greet" time="0.01"/><testcase classname="tests.test_greet" name="test_other" time="0.02"/></testsuite>`;
+const FAILING = `<testsuite name="unit"><testcase classname="tests.test_greet" name="test_greet" time="0.01"><failure message="AssertionError: expected hello, got hi">assert greet() == 'hello'</failure></testcase><testcase classname="tests.test_greet" name="test_other" time="0.02"/></testsuite>`;
+
+let ws;
+let server;
+let browser;
+let repo;
+
+before(async () => {
+  ws = workspace('dashboard');
+  repo = ws.remote('hello');
+  repo.write('.tauon.yml', PIPELINE(PASSING));
+  repo.commitAndPush('initial commit');
+  server = await startServer(ws, path.join(ws.dir, 'data'), ['--max-jobs', '2']);
+  await server.api('POST', '/repos', { name: 'hello', url: repo.bare, poll: '1s' });
+  browser = await launchBrowser(ws);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+  if (ws) ws.remove();
+  console.log(`screenshots in ${OUT}`);
+});
+
+const status = (page) => page.locator('.run-header h1 .badge').textContent();
+
+test('a wrong token is refused with an error', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/runs`);
+  await page.fill('#token', 'not-the-token');
+  await page.click('form.login button[type=submit]');
+  const error = page.locator('form.login .error');
+  await error.waitFor({ state: 'visible' });
+  assert.match(await error.textContent(), /Wrong token/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tauon.token')), null);
+  await screenshot(page, '01-login-wrong-token');
+});
+
+test('a pushed commit appears, runs live and succeeds', async () => {
+  const { page } = browser;
+  await login(page, server.url, server.token);
+  await page.click('nav a[data-nav=runs]');
+  await page.waitForSelector('table.runs');
+  repo.write('README.md', 'hello\n');
+  repo.commitAndPush('Add a greeting');
+  // The runs list polls: the row appears without a reload.
+  const row = page.locator('tr[data-run="1"]');
+  await row.waitFor({ timeout: 20000 });
+  assert.match(await row.textContent(), /Add a greeting/);
+  await screenshot(page, '02-runs-list');
+  await row.locator('a').first().click();
+  await page.waitForSelector('svg.dag');
+  // Live: a log line of the build job while the run is still running.
+  await page.click('g.dag-node[data-job="build"]');
+  await page.locator('pre.log .line', { hasText: 'build line' }).first().waitFor({ timeout: 20000 });
+  const first = await page.locator('pre.log .line').count();
+  assert.equal((await status(page)).trim(), '● running', 'the run runs while its lines arrive');
+  assert.equal(await page.locator('pre.log .line', { hasText: 'built' }).count(), 0, 'not every line is in yet');
+  await waitFor('more lines', async () => (await page.locator('pre.log .line').count()) > first, 20000);
+  await screenshot(page, '03-run-live');
+  await waitFor('the run to succeed', async () => (await status(page)).includes('success'));
+  // Every job in the DAG, with edges by needs.
+  assert.equal(await page.locator('g.dag-node').count(), 3);
+  assert.equal(await page.locator('path.dag-edge').count(), 2);
+  assert.equal(await page.locator('g.dag-node.status-success').count(), 3);
+  // ANSI colours are rendered, not printed.
+  const built = page.locator('pre.log .line', { hasText: 'built' });
+  assert.equal(await built.locator('span.ansi-fg-12, span.ansi-fg-4').count(), 1);
+  assert.doesNotMatch(await built.textContent(), /\[1;34m/);
+  // In-log search.
+  await page.fill('.log-search', 'line 3');
+  await page.locator('.search-status', { hasText: '1 matching line' }).waitFor();
+  assert.equal(await page.locator('pre.log .line:not([hidden]) mark').count(), 1);
+  await page.fill('.log-search', '');
+  // Tests and artifacts, after the run ends.
+  await page.locator('.test-summary', { hasText: '0 failed, 2 passed' }).waitFor();
+  const artifact = page.locator('a.artifact[data-path="out/dist/greeting.txt"]');
+  await artifact.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), artifact.click()]);
+  assert.equal(download.suggestedFilename(), 'greeting.txt');
+  assert.equal(readFileSync(await download.path(), 'utf8'), 'hello from the artifact\n');
+  await screenshot(page, '04-run-success');
+});
+
+test('a failing job shows its failing test and message', async () => {
+  const { page } = browser;
+  repo.write('.tauon.yml', PIPELINE(FAILING));
+  repo.commitAndPush('Shorter greeting');
+  await waitFor('run 2', async () => (await server.api('GET', '/runs?limit=1')).runs[0]?.id === 2);
+  await page.goto(`${server.url}/runs/2`);
+  await waitFor('run 2 to fail', async () => (await status(page)).includes('failed'), 30000);
+  // The failed job is selected, its failing step open.
+  assert.match(await page.locator('.job-panel h2').textContent(), /test/);
+  const failed = page.locator('.test.failed');
+  await failed.waitFor();
+  assert.match(await failed.textContent(), /tests\.test_greet::test_greet/);
+  assert.match(await failed.locator('.test-message').textContent(), /AssertionError: expected hello, got hi/);
+  // History strip: passed in run 1, failed in run 2 (this run, outlined).
+  const cells = failed.locator('.history .cell');
+  assert.equal(await cells.count(), 2);
+  assert.match(await cells.nth(0).getAttribute('class'), /status-passed/);
+  assert.match(await cells.nth(1).getAttribute('class'), /status-failed.*current/);
+  assert.match(await page.locator('.test-summary').textContent(), /1 failed, 1 passed/);
+  assert.equal(await page.locator('g.dag-node[data-job="build"].status-skipped').count(), 1);
+  await screenshot(page, '05-run-failed-test');
+});
+
+test('cancel from the page stops a running run', async () => {
+  const { page } = browser;
+  repo.write('.tauon.yml', `name: slow
+on:
+  push: { branches: [main] }
+jobs:
+  wait:
+    steps:
+      - run: echo 'waiting'; sleep 120
+`);
+  repo.commitAndPush('Slow job');
+  await waitFor('run 3', async () => (await server.api('GET', '/runs?limit=1')).runs[0]?.id === 3);
+  await page.goto(`${server.url}/runs/3`);
+  await page.locator('pre.log .line', { hasText: 'waiting' }).waitFor({ timeout: 20000 });
+  await page.click('#cancel');
+  await waitFor('run 3 to be cancelled', async () => (await status(page)).includes('cancelled'), 20000);
+  assert.equal((await server.api('GET', '/runs/3')).status, 'cancelled');
+  assert.equal(await page.locator('#cancel').count(), 0);
+  assert.equal(await page.locator('#rerun').count(), 1);
+  await screenshot(page, '06-run-cancelled');
+});
+
+test('the Models page shows registered versions, metric charts and lineage', async () => {
+  const { page } = browser;
+  const modelPipeline = (accuracy) => `name: model
+on:
+  push: { branches: [main] }
+jobs:
+  train:
+    steps:
+      - run: mkdir -p out/model && echo 'weights ${accuracy}' > out/model/weights.bin
+    artifacts: [out/model/]
+  evaluate:
+    needs: [train]
+    steps:
+      - run: |
+          mkdir -p out
+          echo '{"accuracy": ${accuracy}, "latency": {"p95_ms": 2}}' > out/metrics.json
+    metrics: out/metrics.json
+    gates:
+      - accuracy >= 0.5
+model:
+  name: greeter
+  path: out/model/
+`;
+  repo.write('.tauon.yml', modelPipeline(0.9));
+  repo.commitAndPush('A model');
+  await waitFor('model version 1', async () => (await server.api('GET', '/models')).models.length === 1, 30000);
+  repo.write('.tauon.yml', modelPipeline(0.95));
+  repo.commitAndPush('A better model');
+  await waitFor('model version 2', async () => (await server.api('GET', '/models')).models.length === 2, 30000);
+  await server.api('POST', '/models/greeter@2/aliases', { alias: 'production' });
+  await page.click('nav a[data-nav=models]');
+  const row = page.locator('tr[data-model="greeter"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /greeter\s*2\s*v2\s*production → v2/);
+  await screenshot(page, '07-models');
+  await row.locator('a').first().click();
+  await page.locator('tr[data-version="2"]').waitFor();
+  assert.match(await page.locator('tr[data-version="2"]').textContent(), /production/);
+  const chart = page.locator('.chart[data-metric="accuracy"] canvas');
+  await chart.waitFor();
+  assert.equal(await page.locator('.chart[data-metric="latency.p95_ms"]').count(), 1);
+  await screenshot(page, '08-model-versions');
+  await page.click('tr[data-version="1"] a');
+  await page.locator('.lineage').waitFor();
+  const lineage = await page.locator('.lineage').textContent();
+  assert.match(lineage, /Run #\d+/);
+  assert.match(lineage, /evaluate/);
+  assert.match(lineage, /weights\.bin/);
+  await screenshot(page, '09-model-lineage');
+});
+
+test('the repositories page shows branches with their latest status', async () => {
+  const { page } = browser;
+  await page.click('nav a[data-nav=home]');
+  const main = page.locator('section[data-repo="hello"] tr[data-branch="main"]');
+  await main.waitFor();
+  assert.match(await main.textContent(), /success/);
+  await page.locator('#duration-chart canvas').waitFor();
+  await page.locator('#tests-chart canvas').waitFor();
+  await screenshot(page, '10-repositories');
+  assert.deepEqual(browser.errors.filter((e) => !/401|Failed to load resource/.test(e)), []);
+});
