@@ -13,10 +13,12 @@ const WebAsset* Find(std::span<const WebAsset> assets, std::string_view path) {
   return it == assets.end() ? nullptr : &*it;
 }
 
-// A client-side route: no extension in the last segment ("/runs/42",
-// "/models/digits"), and not under /api/, whose unknown paths stay errors.
+// A client-side route: not under /api/ (whose unknown paths stay errors),
+// and either a page that may hold a dot (model names may: "/models/clf.v2")
+// or without an extension in its last segment ("/runs/42").
 bool IsAppRoute(std::string_view path) {
   if (path == "/api" || path.starts_with("/api/")) return false;
+  if (path.starts_with("/models/") || path.starts_with("/runs/")) return true;
   std::string_view last = path.substr(path.rfind('/') + 1);
   return last.find('.') == std::string_view::npos;
 }

@@ -13,8 +13,9 @@ namespace tauon::server {
 // Answers GET and HEAD requests for the dashboard:
 // - an asset's path: the asset, with its content type and ETag (304 when
 //   If-None-Match has it); `/` is /index.html;
-// - any other path without a file extension outside /api/ (a client-side
-//   route such as /runs/42): /index.html, for the app to route;
+// - any other path outside /api/ that is a client-side route (under /runs/
+//   or /models/, or without a file extension): /index.html, for the app to
+//   route;
 // - the rest (/api/..., /missing.js): 404 JSON, like unknown API paths,
 //   whatever the method;
 // - other methods on the dashboard's paths: 405 with `Allow: GET, HEAD`.

@@ -29,7 +29,7 @@ TEST(DashboardTest, ServesAssetsWithTypeAndETag) {
 }
 
 TEST(DashboardTest, ClientSideRoutesGetTheApp) {
-  for (const char* path : {"/runs/42", "/models/digits-classifier", "/login", "/runs"}) {
+  for (const char* path : {"/runs/42", "/models/digits-classifier", "/models/clf.v2/3", "/login", "/runs"}) {
     http::Response response = Get(path);
     EXPECT_EQ(response.status, 200) << path;
     EXPECT_EQ(response.body, "<!doctype html>") << path;

@@ -153,6 +153,51 @@ test('a failing job shows its failing test and message', async () => {
   await screenshot(page, '05-run-failed-test');
 });
 
+test('the API routes behind the dashboard, and how its files are served', async () => {
+  const branches = await server.api('GET', '/branches');
+  assert.deepEqual(branches.branches.map((b) => [b.repo, b.branch, b.run.id, b.run.status]),
+    [['hello', 'main', 2, 'failed']]);
+  const stats = await server.api('GET', '/stats/runs?limit=10');
+  assert.deepEqual(stats.runs.map((r) => [r.id, r.status, r.tests]), [
+    [1, 'success', { total: 2, passed: 2, failed: 0, skipped: 0 }],
+    [2, 'failed', { total: 2, passed: 1, failed: 1, skipped: 0 }],
+  ]);
+  assert.ok(stats.runs.every((r) => r.duration_ms >= 0 && r.created_at.endsWith('Z')));
+  const history = await server.api('GET', '/runs/2/tests/history?limit=5');
+  assert.deepEqual(history.runs, [2, 1]);
+  assert.deepEqual(history.tests.map((t) => [t.job, t.classname, t.name, t.history.map((v) => `${v.run_id}:${v.status}`)]), [
+    ['test', 'tests.test_greet', 'test_greet', ['2:failed', '1:passed']],
+    ['test', 'tests.test_greet', 'test_other', ['2:passed', '1:passed']],
+  ]);
+  const get = (p, headers = {}) => fetch(`${server.url}${p}`, { headers: { Authorization: `Bearer ${server.token}`, ...headers } });
+  let response = await get('/api/v1/stats/runs?limit=0');
+  assert.equal(response.status, 400);
+  assert.deepEqual(await response.json(), { error: "invalid limit '0': expected 1 to 500" });
+  response = await get('/api/v1/runs/99/tests/history');
+  assert.equal(response.status, 404);
+  assert.deepEqual(await response.json(), { error: 'no run 99' });
+  response = await get('/api/v1/runs/2/tests/history?limit=101');
+  assert.equal(response.status, 400);
+  response = await fetch(`${server.url}/api/v1/branches`);
+  assert.equal(response.status, 401, 'the routes need the token');
+  // Pages are the app (no token needed for files); unknown files and API paths are 404.
+  response = await fetch(`${server.url}/runs/2`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/html/);
+  assert.match(await response.text(), /<script type="module" src="\/app.js">/);
+  response = await fetch(`${server.url}/vendor/uplot.esm.js`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/javascript/);
+  const etag = response.headers.get('etag');
+  response = await fetch(`${server.url}/vendor/uplot.esm.js`, { headers: { 'If-None-Match': etag } });
+  assert.equal(response.status, 304);
+  for (const p of ['/nope.js', '/api/v1/nope']) {
+    response = await get(p);
+    assert.equal(response.status, 404, p);
+    assert.deepEqual(await response.json(), { error: `not found: ${p}` });
+  }
+});
+
 test('cancel from the page stops a running run', async () => {
   const { page } = browser;
   repo.write('.tauon.yml', `name: slow

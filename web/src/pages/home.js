@@ -31,9 +31,9 @@ function repoSection(repo, branches) {
     repo.branches ? h('p', { class: 'muted small' },
       `branches: ${repo.branches.length ? repo.branches.join(', ') : 'all'} · polled every ${repo.poll_ms / 1000}s`,
       repo.webhook_secret ? ' · webhooks on' : '') : null,
-    h('table', { class: 'table' },
+    h('div', { class: 'scroll' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, ['branch', 'head', 'latest run', '', 'commit', 'when'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, branchRows(repo, branches))),
+      h('tbody', {}, branchRows(repo, branches)))),
     h('p', {}, link(`/runs?repo=${encodeURIComponent(repo.name)}`, `All runs of ${repo.name} →`)));
 }
 

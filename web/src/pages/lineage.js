@@ -35,7 +35,9 @@ export function render(main, params) {
         step('Run', run
           ? h('p', {}, link(`/runs/${run.id}`, `Run #${run.id}`), ' ', badge(run.status), ` · ${duration(run.duration_ms)} · ${localTime(run.created_at)}`)
           : h('p', { class: 'muted' }, `run #${model.run_id} is gone`)),
-        step('Jobs', h('table', { class: 'table' }, h('tbody', {}, jobs))),
+        step('Jobs', h('table', { class: 'table' }, h('tbody', {}, jobs)),
+          Object.entries(model.metrics || {}).map(([job, metrics]) => h('p', { class: 'small mono' },
+            `${job}: `, Object.entries(metrics).map(([name, value]) => `${name} = ${value}`).join(' · ')))),
         step('Model files', h('table', { class: 'table' }, h('tbody', {}, files)),
           Object.keys(model.params || {}).length ? h('p', { class: 'small mono' }, `params ${JSON.stringify(model.params)}`) : null),
         step('Aliases', aliasHistory.length ? h('ul', {}, aliasHistory) : h('p', { class: 'muted' }, 'No alias has pointed here.')),

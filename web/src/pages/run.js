@@ -148,7 +148,13 @@ export function render(main, params) {
 
   async function fetchRun() {
     try {
+      const first = !run;
       run = await api(`/runs/${runId}`, { signal: controller.signal });
+      if (first && !isTerminal(run.status)) {
+        for (const section of [tests, artifacts]) {
+          fill(section, section.firstChild, h('p', { class: 'muted' }, 'Shown when the run ends.'));
+        }
+      }
       draw();
       rendered();
       if (isTerminal(run.status)) {

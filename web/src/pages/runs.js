@@ -49,7 +49,7 @@ export function render(main) {
   fill(main,
     h('h1', {}, 'Runs'),
     h('form', { class: 'filters', onsubmit: (e) => e.preventDefault() }, input('repo', 'repository'), input('branch', 'branch'), status),
-    message, table, more);
+    message, h('div', { class: 'scroll' }, table), more);
 
   const controller = new AbortController();
   const rows = new Map();  // id -> {run JSON text, tr}
