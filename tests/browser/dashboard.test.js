@@ -39,7 +39,7 @@ jobs:
     steps:
       - name: compile
         run: |
-          for i in 1 2 3 4 5 6 7 8; do echo "build line $i"; sleep 0.5; done
+          for i in $(seq 1 12); do echo "build line $i"; sleep 0.5; done
           printf '\\033[1;34mbuilt\\033[0m\\n'
           mkdir -p out/dist && echo 'hello from the artifact' > out/dist/greeting.txt
     artifacts: [out/dist/]
