@@ -261,6 +261,10 @@ model:
   const chart = page.locator('.chart[data-metric="accuracy"] canvas');
   await chart.waitFor();
   assert.equal(await page.locator('.chart[data-metric="latency.p95_ms"]').count(), 1);
+  // Compared: v1 with v2 (the latest) by default.
+  const accuracy = page.locator('.compare tr[data-metric="accuracy"]');
+  await accuracy.waitFor();
+  assert.match(await accuracy.textContent(), /0\.9000\s*0\.9500\s*\+0\.05000/);
   await screenshot(page, '08-model-versions');
   await page.click('tr[data-version="1"] a');
   await page.locator('.lineage').waitFor();

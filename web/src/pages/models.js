@@ -51,7 +51,40 @@ function overview(main, models) {
     : h('p', { class: 'muted' }, 'No model registered yet: a successful run of a pipeline with ', h('code', {}, 'model:'), ' registers one.'));
 }
 
-function modelPage(main, name, versions, destroyers) {
+// Two versions side by side (GET /models/diff): each metric, its delta.
+function compareSection(name, versions, signal) {
+  const options = (selected) => [...versions].reverse().map((v) =>
+    h('option', { value: v.version, selected: v.version === selected }, `v${v.version}${(v.aliases || []).length ? ` (${v.aliases.join(', ')})` : ''}`));
+  const latest = versions[versions.length - 1].version;
+  const production = versions.find((v) => (v.aliases || []).includes('production'));
+  const a = h('select', { name: 'a', 'aria-label': 'first version' },
+    options(production && production.version !== latest ? production.version : versions[Math.max(0, versions.length - 2)].version));
+  const b = h('select', { name: 'b', 'aria-label': 'second version' }, options(latest));
+  const result = h('div', { class: 'diff' });
+  const compare = async () => {
+    const ref = (select) => encodeURIComponent(`${name}@${select.value}`);
+    try {
+      const diff = await api(`/models/diff?a=${ref(a)}&b=${ref(b)}`, { signal });
+      const sign = (d) => (d === null ? '–' : `${d > 0 ? '+' : ''}${format(d)}`);
+      fill(result, h('table', { class: 'table' },
+        h('thead', {}, h('tr', {}, ['metric', diff.a, diff.b, 'delta'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, diff.metrics.map((m) => h('tr', { 'data-metric': m.metric },
+          h('td', { class: 'mono' }, m.metric), h('td', { class: 'num' }, format(m.a ?? undefined)),
+          h('td', { class: 'num' }, format(m.b ?? undefined)),
+          h('td', { class: 'num' }, sign(m.delta)))))),
+        h('p', { class: 'small muted' }, diff.same_files ? 'Same model files.' : 'Different model files.'));
+    } catch (error) {
+      if (error.name !== 'AbortError') fill(result, errorBox(error));
+    }
+  };
+  a.addEventListener('change', compare);
+  b.addEventListener('change', compare);
+  if (versions.length > 1) compare();
+  return h('section', { class: 'card compare' }, h('h2', {}, 'Compare versions'),
+    h('p', {}, a, ' with ', b), result);
+}
+
+function modelPage(main, name, versions, destroyers, signal) {
   if (!versions.length) {
     fill(main, h('h1', {}, name), errorBox(new Error(`no model named '${name}'`)));
     return;
@@ -74,7 +107,8 @@ function modelPage(main, name, versions, destroyers) {
       h('div', { class: 'scroll' }, h('table', { class: 'table versions' },
         h('thead', {}, h('tr', {}, ['version', 'aliases', 'run', 'commit', 'digest', ...metricNames, 'registered'].map((t) => h('th', {}, t)))),
         h('tbody', {}, rows)))),
-    metricNames.length ? h('section', { class: 'card' }, h('h2', {}, 'Metrics across versions'), charts) : null);
+    metricNames.length ? h('section', { class: 'card' }, h('h2', {}, 'Metrics across versions'), charts) : null,
+    versions.length > 1 ? compareSection(name, versions, signal) : null);
   if (!metricNames.length) return;
   import('../charts.js').then((module) => {
     for (const metric of metricNames) {
@@ -93,7 +127,7 @@ export function render(main, params) {
   const controller = new AbortController();
   const destroyers = [];
   api('/models', { signal: controller.signal }).then((answer) => {
-    if (params.name) modelPage(main, params.name, answer.models.filter((v) => v.name === params.name), destroyers);
+    if (params.name) modelPage(main, params.name, answer.models.filter((v) => v.name === params.name), destroyers, controller.signal);
     else overview(main, answer.models);
     rendered();
   }).catch((error) => {
