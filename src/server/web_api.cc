@@ -1,7 +1,7 @@
 // The read-only API routes the dashboard needs beyond the CLI's: the latest
 // run of every branch, run durations with test counts for charts, and the
-// recent verdicts of a run's tests. Reference: docs/api.md, "Dashboard".
-#include <set>
+// recent verdicts of a run's tests. Reference: docs/api.md, "Dashboard queries".
+#include <map>
 #include <tuple>
 
 #include "api/resources.h"

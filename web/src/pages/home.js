@@ -16,7 +16,9 @@ function branchRows(repo, branches) {
     const latest = branches.find((b) => b.branch === name);
     const run = latest && latest.run;
     return h('tr', { 'data-branch': name },
-      h('td', {}, name || h('span', { class: 'muted' }, '(detached)')),
+      h('td', {}, name
+        ? link(`/runs?repo=${encodeURIComponent(repo.name)}&branch=${encodeURIComponent(name)}`, name)
+        : h('span', { class: 'muted' }, '(detached)')),
       h('td', { class: 'mono' }, shortSha((repo.heads || {})[name])),
       h('td', {}, run ? badge(run.status) : h('span', { class: 'muted' }, 'no run yet')),
       h('td', {}, run ? link(`/runs/${run.id}`, `#${run.id}`) : ''),
