@@ -216,8 +216,14 @@ jobs:
   await waitFor('run 3 to be cancelled', async () => (await status(page)).includes('cancelled'), 20000);
   assert.equal((await server.api('GET', '/runs/3')).status, 'cancelled');
   assert.equal(await page.locator('#cancel').count(), 0);
-  assert.equal(await page.locator('#rerun').count(), 1);
   await screenshot(page, '06-run-cancelled');
+  // Rerun opens the new run's page; cancelled again from there.
+  await page.click('#rerun');
+  await page.waitForURL(`${server.url}/runs/4`);
+  await page.locator('pre.log .line', { hasText: 'waiting' }).waitFor({ timeout: 20000 });
+  assert.equal((await server.api('GET', '/runs/4')).status, 'running');
+  await page.click('#cancel');
+  await waitFor('run 4 to be cancelled', async () => (await status(page)).includes('cancelled'), 20000);
 });
 
 test('the Models page shows registered versions, metric charts and lineage', async () => {

@@ -94,7 +94,9 @@ export function drawDag(jobs, selected, onSelect) {
   const nodes = jobs.map((job) => {
     const { x, y } = layout.nodes[job.name];
     const attempts = job.attempt > 1 ? ` · attempt ${job.attempt}` : '';
-    const detail = `${job.status} · ${duration(job.duration_ms)}${attempts}`;
+    const running = job.duration_ms === null && job.started_at && !job.finished_at;
+    const time = running ? `${duration(Date.now() - Date.parse(job.started_at))}…` : duration(job.duration_ms);
+    const detail = `${job.status} · ${time}${attempts}`;
     return svg('g', {
       class: `dag-node status-${job.status}${job.name === selected ? ' selected' : ''}`,
       transform: `translate(${x},${y})`,

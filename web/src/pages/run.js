@@ -51,6 +51,9 @@ export function render(main, params) {
 
   let run = null;
   let selected = decodeURIComponent((location.hash.match(/job=([^&]+)/) || [])[1] || '') || null;
+  // Until a job is chosen (a click, or #job= in the address), the panel
+  // follows the run: its first failed job, else its running one.
+  let chosen = selected !== null;
   const logs = new Map();  // job name -> {attempt, view}
   let pollTimer = null;
   let refetchTimer = null;
@@ -98,6 +101,7 @@ export function render(main, params) {
     }
     fill(dag, h('div', { class: 'dag-scroll' }, drawDag(run.jobs, selected, (name) => {
       selected = name;
+      chosen = true;
       history.replaceState(null, '', `#job=${encodeURIComponent(name)}`);
       drawDagBox();
       drawJob();
@@ -138,8 +142,9 @@ export function render(main, params) {
   }
 
   function draw() {
-    if (!selected || !run.jobs.some((j) => j.name === selected)) {
-      const pick = run.jobs.find((j) => j.status === 'failed') || run.jobs.find((j) => j.status === 'running') || run.jobs[0];
+    if (!chosen || !run.jobs.some((j) => j.name === selected)) {
+      const pick = run.jobs.find((j) => j.status === 'failed') || run.jobs.find((j) => j.status === 'running') ||
+        run.jobs.find((j) => j.name === selected) || run.jobs[0];
       selected = pick ? pick.name : null;
     }
     drawHeader();
