@@ -90,12 +90,26 @@ export async function streamEvents(path, onEvent, signal) {
     signal,
   });
   if (!response.ok) throw await failure(response);
+  const parser = sseParser(onEvent);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
+    parser(value);
+  }
+}
+
+// An SSE parser for text that arrives in arbitrary pieces: returns a
+// function to call with each piece; calls onEvent(type, JSON data) for each
+// complete event. Comments (": keep-alive") and events without data are
+// skipped; CRLF line ends are accepted.
+export function sseParser(onEvent) {
+  let buffer = '';
+  let carriageReturn = false;  // A piece ended in \r: its \n may come next.
+  return (text) => {
+    if (carriageReturn && text.startsWith('\n')) text = text.slice(1);
+    carriageReturn = text.endsWith('\r');
+    buffer += text.replace(/\r\n?/g, '\n');
     let end;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
@@ -103,11 +117,11 @@ export async function streamEvents(path, onEvent, signal) {
       let type = 'message';
       let data = '';
       for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;  // keep-alive comment
+        if (line.startsWith(':')) continue;
         if (line.startsWith('event:')) type = line.slice(6).trim();
         else if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(5).replace(/^ /, '');
       }
       if (data) onEvent(type, JSON.parse(data));
     }
-  }
+  };
 }
