@@ -19,7 +19,8 @@ function row(run) {
     h('td', { class: 'ellipsis', title: run.error || run.message }, run.message, run.error ? h('div', { class: 'small error-text' }, run.error) : null),
     h('td', { class: 'ellipsis small' }, run.author.replace(/ <.*>$/, '')),
     h('td', { title: localTime(run.created_at) }, ago(run.created_at)),
-    h('td', { class: 'num' }, duration(run.duration_ms)));
+    h('td', { class: 'num' }, run.status === 'running' && run.started_at
+      ? `${duration(Date.now() - Date.parse(run.started_at))}…` : duration(run.duration_ms)));
 }
 
 export function render(main) {
@@ -62,7 +63,8 @@ export function render(main) {
       const text = JSON.stringify(run);
       const existing = rows.get(run.id);
       if (existing) {
-        if (existing.text !== text) {
+        // Running rows are redrawn for their time so far.
+        if (existing.text !== text || run.status === 'running') {
           const tr = row(run);
           existing.tr.replaceWith(tr);
           rows.set(run.id, { text, tr });
