@@ -70,6 +70,15 @@ after(async () => {
   console.log(`screenshots in ${OUT}`);
 });
 
+// Whether process `pid` exists (and is not a zombie).
+function alive(pid) {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const status = (page) => page.locator('.run-header h1 .badge').textContent();
 
 test('a wrong token is refused with an error', async () => {
@@ -206,7 +215,7 @@ on:
 jobs:
   wait:
     steps:
-      - run: echo 'waiting'; sleep 120
+      - run: echo "$$" > "${ws.dir}/slow-$TAUON_RUN_ID.pid"; echo 'waiting'; exec sleep 120
 `);
   repo.commitAndPush('Slow job');
   await waitFor('run 3', async () => (await server.api('GET', '/runs?limit=1')).runs[0]?.id === 3);
@@ -215,6 +224,7 @@ jobs:
   await page.click('#cancel');
   await waitFor('run 3 to be cancelled', async () => (await status(page)).includes('cancelled'), 20000);
   assert.equal((await server.api('GET', '/runs/3')).status, 'cancelled');
+  assert.ok(!alive(Number(readFileSync(path.join(ws.dir, 'slow-3.pid'), 'utf8'))), 'the step\'s process is gone');
   assert.equal(await page.locator('#cancel').count(), 0);
   await screenshot(page, '06-run-cancelled');
   // Rerun opens the new run's page; cancelled again from there.
