@@ -5,8 +5,11 @@
 //   success on its page with log lines arriving while it runs (ANSI colours
 //   rendered, in-log search), its DAG drawn, its artifacts downloadable;
 // - a failing job shows its failing test, message and history strip;
-// - Cancel on a running run's page stops it;
-// - the Models page shows registered versions, a metric chart and lineage;
+// - the API routes behind the dashboard, and how its files are served;
+// - Cancel on a running run's page stops it (no step process left), Rerun
+//   opens the new run;
+// - the Models page shows registered versions, metric charts, a comparison
+//   and lineage;
 // - the repositories page shows branches with their latest status.
 // Screenshots go to $TAUON_BROWSER_OUT.
 import { test, before, after } from 'node:test';
