@@ -11,6 +11,7 @@
 #include "artifacts/artifact_store.h"
 #include "runs/log_follower.h"
 #include "scm/webhook.h"
+#include "server/web.h"
 #include "util/files.h"
 #include "util/strings.h"
 
@@ -168,6 +169,9 @@ void Api::Register(http::Server& server) {
   server.Route("POST", "/api/v1/runs/{id}/cancel", Authenticated(&Api::Cancel));
   server.Route("POST", "/api/v1/runs/{id}/rerun", Authenticated(&Api::Rerun));
   server.Route("GET", "/api/v1/runs/{id}/logs", Authenticated(&Api::Logs));
+  server.Route("GET", "/api/v1/runs/{id}/tests/history", Authenticated(&Api::TestHistory));
+  server.Route("GET", "/api/v1/branches", Authenticated(&Api::Branches));
+  server.Route("GET", "/api/v1/stats/runs", Authenticated(&Api::RunStats));
   server.Route("GET", "/api/v1/models", Authenticated(&Api::Models));
   server.Route("GET", "/api/v1/models/diff", Authenticated(&Api::ModelDiff));
   server.Route("GET", "/api/v1/models/{model}", Authenticated(&Api::Model));
@@ -179,6 +183,8 @@ void Api::Register(http::Server& server) {
                [this](const Request& r) { return Webhook(scm::Forge::kGitLab, r); });
   server.Route("POST", "/api/v1/hooks/gitea",
                [this](const Request& r) { return Webhook(scm::Forge::kGitea, r); });
+  // Everything else: the dashboard's files and client-side routes.
+  server.Fallback([](const Request& r) { return ServeDashboard(r); });
 }
 
 Response Api::Repos(const Request&) {

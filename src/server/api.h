@@ -46,6 +46,10 @@ class Api {
   http::Response ModelAlias(const http::Request& request);
   http::Response ModelDiff(const http::Request& request);
   http::Response Metrics(const http::Request& request);
+  // For the dashboard (web_api.cc).
+  http::Response Branches(const http::Request& request);
+  http::Response RunStats(const http::Request& request);
+  http::Response TestHistory(const http::Request& request);
 
   // The store of the server thread, opened on first use.
   Result<store::Store*> Store();

@@ -60,8 +60,8 @@ notify::RunNotice NoticeOf(const nlohmann::json& run, const std::string& public_
       notice.failed_tests.push_back(message.empty() ? name : name + ": " + message);
     }
   }
-  // The run's resource in the API, until the dashboard has a page for it.
-  if (!public_url.empty()) notice.url = fmt::format("{}/api/v1/runs/{}", public_url, notice.run_id);
+  // The run's page in the dashboard.
+  if (!public_url.empty()) notice.url = fmt::format("{}/runs/{}", public_url, notice.run_id);
   return notice;
 }
 

@@ -697,6 +697,65 @@ Result<std::map<std::string, int64_t>> Store::CountRunsByStatus() {
   }
 }
 
+Result<std::vector<RunRecord>> Store::LatestRunPerBranch() {
+  // runs_by_repo_branch (repo, branch, id) makes the MAX per group an index walk.
+  Result<Statement> query = db_->Prepare(fmt::format(
+      "SELECT {} FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY repo, branch) "
+      "ORDER BY repo, branch",
+      kRunColumns));
+  if (!query) return std::unexpected(query.error());
+  return Collect<RunRecord>(*query, ReadRun);
+}
+
+namespace {
+
+// The rows of `jobs` that are the last attempt of their job (a job has one
+// row per attempt; reruns' reused jobs are rows of the new run).
+constexpr std::string_view kLastAttempt =
+    "j.attempt = (SELECT max(k.attempt) FROM jobs k WHERE k.run_id = j.run_id AND "
+    "k.position = j.position)";
+
+}  // namespace
+
+Result<std::map<int64_t, Store::TestCounts>> Store::CountRunTests(int64_t first_id,
+                                                                  int64_t last_id) {
+  Result<Statement> query = db_->Prepare(fmt::format(
+      "SELECT j.run_id, t.status, count(*) FROM test_results t JOIN jobs j ON t.job_id = j.id "
+      "WHERE j.run_id BETWEEN ? AND ? AND {} GROUP BY j.run_id, t.status",
+      kLastAttempt));
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, first_id).Bind(2, last_id);
+  std::map<int64_t, TestCounts> counts;
+  while (true) {
+    Result<bool> row = query->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return counts;
+    TestCounts& run = counts[query->Int(0)];
+    const std::string status = query->Text(1);
+    const int64_t n = query->Int(2);
+    run.total += n;
+    if (status == "passed") run.passed += n;
+    if (status == "failed" || status == "error") run.failed += n;
+    if (status == "skipped") run.skipped += n;
+  }
+}
+
+Result<std::vector<Store::TestVerdict>> Store::RecentTestVerdicts(const std::string& repo,
+                                                                  int64_t up_to_run_id, int runs) {
+  Result<Statement> query = db_->Prepare(fmt::format(
+      "WITH recent AS (SELECT id FROM runs WHERE repo = ? AND id <= ? ORDER BY id DESC LIMIT ?) "
+      "SELECT j.run_id, j.name, t.classname, t.name, t.status, t.flaky FROM test_results t "
+      "JOIN jobs j ON t.job_id = j.id JOIN recent r ON j.run_id = r.id WHERE {} "
+      "ORDER BY j.run_id DESC, t.id",
+      kLastAttempt));
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, repo).Bind(2, up_to_run_id).Bind(3, runs);
+  return Collect<TestVerdict>(*query, [](const Statement& row) {
+    return TestVerdict{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Text(4),
+                       row.Int(5) != 0};
+  });
+}
+
 Result<Store::DurationHistogram> Store::JobDurationHistogram(
     const std::vector<int64_t>& upper_ms) {
   std::string sql = "SELECT count(*), coalesce(sum(duration_ms), 0)";

@@ -70,6 +70,26 @@ class Store {
   };
   Result<DurationHistogram> JobDurationHistogram(const std::vector<int64_t>& upper_ms);
 
+  // For the dashboard (read only).
+  // The newest run of every (repo, branch), ordered by repo then branch.
+  Result<std::vector<RunRecord>> LatestRunPerBranch();
+  // Test counts of the runs with ids in [first_id, last_id], from the last
+  // attempt of each job; runs without test results are absent.
+  struct TestCounts {
+    int64_t total = 0, passed = 0, failed = 0, skipped = 0;  // failed includes errors.
+  };
+  Result<std::map<int64_t, TestCounts>> CountRunTests(int64_t first_id, int64_t last_id);
+  // The verdicts of every test case in the last attempts of the jobs of the
+  // newest `runs` runs of `repo` with an id <= `up_to_run_id`, newest run
+  // first, then in report order.
+  struct TestVerdict {
+    int64_t run_id = 0;
+    std::string job, classname, name, status;
+    bool flaky = false;
+  };
+  Result<std::vector<TestVerdict>> RecentTestVerdicts(const std::string& repo,
+                                                      int64_t up_to_run_id, int runs);
+
   // Metrics and gate results of a job attempt (replacing earlier ones).
   Status SetJobMetrics(int64_t job_id, const std::map<std::string, double>& metrics);
   Status SetGateResults(int64_t job_id, const std::vector<reports::GateResult>& gates);

@@ -121,6 +121,66 @@ TEST_F(StoreTest, JobsStepsTestsAndArtifacts) {
   EXPECT_EQ(store_->GetRunArtifacts(run)->at(0).digest, "sha256:ab");
 }
 
+TEST_F(StoreTest, DashboardQueriesReadLastAttemptsAndLatestRuns) {
+  // Run 1 (main): test job fails at attempt 1, passes at attempt 2.
+  // Run 2 (dev): passes. Run 3 (main): fails. Run 4 is another repo's.
+  auto add_job = [&](int64_t run, int attempt, reports::TestStatus status) {
+    JobRecord job;
+    job.run_id = run;
+    job.name = "test";
+    job.attempt = attempt;
+    int64_t id = *store_->CreateJob(job);
+    reports::TestCase unit;
+    unit.classname = "tests.test_model";
+    unit.name = "test_accuracy";
+    unit.status = status;
+    reports::TestCase skipped;
+    skipped.name = "test_slow";
+    skipped.status = reports::TestStatus::kSkipped;
+    EXPECT_TRUE(store_->SetTestResults(id, {unit, skipped}));
+  };
+  int64_t run1 = NewRun("main");
+  add_job(run1, 1, reports::TestStatus::kFailed);
+  add_job(run1, 2, reports::TestStatus::kPassed);
+  int64_t run2 = NewRun("dev");
+  add_job(run2, 1, reports::TestStatus::kPassed);
+  int64_t run3 = NewRun("main");
+  add_job(run3, 1, reports::TestStatus::kError);
+  RunRecord other;
+  other.repo = "other";
+  other.branch = "main";
+  other.event = "push";
+  int64_t run4 = *store_->CreateRun(other);
+
+  std::vector<RunRecord> latest = *store_->LatestRunPerBranch();
+  ASSERT_EQ(latest.size(), 3u);
+  EXPECT_EQ(latest[0].repo + "/" + latest[0].branch + "#" + std::to_string(latest[0].id),
+            "digits/dev#" + std::to_string(run2));
+  EXPECT_EQ(latest[1].id, run3);
+  EXPECT_EQ(latest[2].id, run4);
+
+  std::map<int64_t, Store::TestCounts> counts = *store_->CountRunTests(run1, run4);
+  ASSERT_EQ(counts.size(), 3u);  // Run 4 has no tests.
+  EXPECT_EQ(counts[run1].total, 2);  // Only the last attempt counts.
+  EXPECT_EQ(counts[run1].passed, 1);
+  EXPECT_EQ(counts[run1].failed, 0);
+  EXPECT_EQ(counts[run1].skipped, 1);
+  EXPECT_EQ(counts[run3].failed, 1);  // Errors count as failures.
+  EXPECT_EQ(store_->CountRunTests(run2, run2)->size(), 1u);
+
+  std::vector<Store::TestVerdict> verdicts = *store_->RecentTestVerdicts("digits", run3, 2);
+  ASSERT_EQ(verdicts.size(), 4u);  // Runs 3 and 2, two tests each.
+  EXPECT_EQ(verdicts[0].run_id, run3);
+  EXPECT_EQ(verdicts[0].job, "test");
+  EXPECT_EQ(verdicts[0].classname, "tests.test_model");
+  EXPECT_EQ(verdicts[0].status, "error");
+  EXPECT_EQ(verdicts[2].run_id, run2);
+  verdicts = *store_->RecentTestVerdicts("digits", run1, 10);
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[0].status, "passed");  // Attempt 2's verdict.
+  EXPECT_TRUE(store_->RecentTestVerdicts("nope", run4, 10)->empty());
+}
+
 TEST_F(StoreTest, ReopeningKeepsDataAndSchema) {
   int64_t id = NewRun();
   store_.reset();
