@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -168,7 +169,10 @@ struct Supervisor::Impl {
   exec::LocalProcessRunner runner;  // Supervisor thread only (Wake() is thread-safe).
   std::map<int64_t, Group> groups;  // Supervisor thread only.
   std::set<int> ports_in_use;
-  int next_port = kFirstPort;
+  // Where the search for a free port starts: random, so that two servers on
+  // one machine rarely try the same ports (a port another server's replica
+  // took between our check and our replica's bind would pass its checks).
+  int next_port = kFirstPort + static_cast<int>(std::random_device{}() % (kLastPort - kFirstPort + 1));
   bool quitting = false;
 
   std::mutex inbox_mu;

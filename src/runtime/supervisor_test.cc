@@ -119,9 +119,16 @@ TEST_F(SupervisorTest, ReplicasBecomeReadyGetDistinctPortsAndStop) {
   std::sort(exited.begin(), exited.end());
   EXPECT_EQ(exited, (std::vector<std::string>{"7/r1", "7/r2"}));
   // Each replica's output went to its log.
-  std::stringstream log;
-  log << std::ifstream(replicas[0].log).rdbuf();
-  EXPECT_NE(log.str().find("GET /healthz"), std::string::npos) << log.str();
+  std::string log;
+  for (int i = 0; i < 100 && log.find("GET /healthz") == std::string::npos; ++i) {
+    std::stringstream content;
+    content << std::ifstream(replicas[0].log).rdbuf();
+    log = content.str();
+    if (log.find("GET /healthz") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_NE(log.find("GET /healthz"), std::string::npos) << log;
 }
 
 TEST_F(SupervisorTest, AKilledReplicaIsRestarted) {
