@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/models.h"
 #include "cli/remote.h"
+#include "cli/tests_cmd.h"
 #include "engine/status.h"
 #include "notify/notifier.h"
 #include "server/server.h"
@@ -355,6 +356,19 @@ int main(int argc, char** argv) {
     remote([&](const tauon::cli::Remote& r) {
       return tauon::cli::RerunCommand(r, rerun_run, rerun_failed, rerun_json);
     });
+  });
+
+  // tauon tests replay|rank
+  CLI::App* tests_cmd = app.add_subcommand("tests", "Test history: replay a history, rank tests");
+  tests_cmd->require_subcommand(1);
+  std::string replay_file;
+  bool replay_json = false;
+  CLI::App* tests_replay = tests_cmd->add_subcommand(
+      "replay", "Replay a test history (CSV, plain or gzip) and print each ordering method's APFD");
+  tests_replay->add_option("file", replay_file, "The history file")->required();
+  tests_replay->add_flag("--json", replay_json, "Print JSON");
+  actions.emplace_back(tests_replay, [&] {
+    exit_code = tauon::cli::TestsReplayCommand(replay_file, replay_json);
   });
 
   try {
