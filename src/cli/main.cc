@@ -370,6 +370,18 @@ int main(int argc, char** argv) {
   actions.emplace_back(tests_replay, [&] {
     exit_code = tauon::cli::TestsReplayCommand(replay_file, replay_json);
   });
+  std::string rank_repo, rank_job;
+  bool rank_json = false;
+  CLI::App* tests_rank = tests_cmd->add_subcommand(
+      "rank", "A repository's known tests, most likely to fail first, with the reasons");
+  tests_rank->add_option("repo", rank_repo, "The repository: its name as runs record it, or its "
+                                            "directory")
+      ->required();
+  tests_rank->add_option("--job", rank_job, "Only this job");
+  tests_rank->add_flag("--json", rank_json, "Print JSON");
+  actions.emplace_back(tests_rank, [&] {
+    exit_code = tauon::cli::TestsRankCommand(data_dir, rank_repo, rank_job, rank_json);
+  });
 
   try {
     app.parse(argc, argv);

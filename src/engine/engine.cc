@@ -367,6 +367,7 @@ std::vector<std::string> Engine::Environment(size_t i, const spec::EnvList& env)
                  {"TAUON_JOB", planned.name},
                  {"TAUON_ATTEMPT", std::to_string(job.attempt)},
                  {"TAUON_WORKSPACE", job.workspace.string()}});
+  Overlay(vars, host_.JobEnvironment(i, job.attempt));
   return vars;
 }
 

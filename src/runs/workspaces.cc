@@ -1,6 +1,9 @@
 #include "runs/workspaces.h"
 
+#include <fstream>
+
 #include "artifacts/registry.h"
+#include "history/test_ranking.h"
 #include "reports/junit.h"
 #include "reports/metrics.h"
 #include "util/files.h"
@@ -42,6 +45,7 @@ Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
                        : fmt::format("ws-{}", ++workspaces_created_);
   Result<fs::path> workspace = pool_.Acquire(name);
   if (!workspace) return workspace;
+  if (plan_.jobs[job].spec.junit) WriteTestOrder(job, attempt);
   // Upstream artifacts, in plan order: a later job's file wins over an earlier one's.
   for (size_t upstream : plan_.jobs[job].upstream) {
     for (const store::ArtifactRecord& artifact : artifacts_[upstream]) {
@@ -54,6 +58,50 @@ Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
     }
   }
   return *workspace;
+}
+
+void RunWorkspaces::WriteTestOrder(size_t job, int attempt) {
+  const std::string& name = plan_.jobs[job].name;
+  auto warn = [&](const std::string& why) {
+    std::string warning = fmt::format("no test order: {}", why);
+    (void)store_.AddJobWarning(recorder_.job_id(job, attempt), warning);
+    notes_.JobMessage(job, attempt, "warning: " + warning);
+  };
+  Result<std::optional<store::RunRecord>> run = store_.GetRun(run_id_);
+  if (!run || !*run) {
+    warn(run ? "the run is not in the store" : run.error().message);
+    return;
+  }
+  Result<std::vector<history::TestExecution>> past = history::LoadTestHistory(
+      store_.database(), {(*run)->repo, name, run_id_ + 1});
+  if (!past) {
+    warn(past.error().message);
+    return;
+  }
+  history::TestRanking ranking = history::RankTests(*past);
+  std::string text;
+  for (const history::RankedTest& test : ranking.tests) {
+    if (test.id.find('\n') != std::string::npos) continue;
+    text += test.id + "\n";
+  }
+  fs::path path = layout_.run(run_id_) / "tests" /
+                  (DataLayout::JobDirectory(job, name) + "." + std::to_string(attempt) + ".order");
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    warn(fmt::format("cannot write {}", path.string()));
+    return;
+  }
+  test_orders_[{job, attempt}] = path;
+}
+
+spec::EnvList RunWorkspaces::JobEnvironment(size_t job, int attempt) {
+  auto it = test_orders_.find({job, attempt});
+  if (it == test_orders_.end()) return {};
+  return {{"TAUON_TEST_ORDER", fs::absolute(it->second).string()}};
 }
 
 void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace) {

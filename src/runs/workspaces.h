@@ -3,6 +3,7 @@
 // taken into the store.
 #pragma once
 
+#include <map>
 #include <vector>
 
 #include "artifacts/artifact_store.h"
@@ -39,9 +40,16 @@ class RunWorkspaces final : public engine::JobHost {
                         bool succeeded) override;
   // Returns the workspace to the pool (unless workspaces are kept).
   void RemoveWorkspace(const std::filesystem::path& workspace) override;
+  // TAUON_TEST_ORDER for jobs with a JUnit report (see WriteTestOrder).
+  spec::EnvList JobEnvironment(size_t job, int attempt) override;
 
  private:
   void ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace);
+  // Writes the job's known tests, most likely to fail first, one id per line
+  // (history/test_ranking.h), to DATA/runs/ID/tests/POS-JOB.ATTEMPT.order,
+  // from the job's results in earlier runs and earlier attempts of this one.
+  // A failure is a warning: the tests then run in their own order.
+  void WriteTestOrder(size_t job, int attempt);
   // Reads the job's metrics file, stores it, and evaluates its gates; fails
   // the job on a missing or malformed file and on a failing gate.
   Status JudgeMetrics(size_t job, int attempt, const std::filesystem::path& workspace);
@@ -59,6 +67,7 @@ class RunWorkspaces final : public engine::JobHost {
   int workspaces_created_ = 0;
   std::optional<store::ModelVersionRecord> baseline_;  // Names pooled workspaces ws-1, ws-2, ...
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
+  std::map<std::pair<size_t, int>, std::filesystem::path> test_orders_;  // By (job, attempt).
 };
 
 }  // namespace tauon::runs
