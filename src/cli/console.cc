@@ -28,7 +28,11 @@ std::string Text(const nlohmann::json& value) {
 std::string TestsCell(const nlohmann::json& tests) {
   if (!tests.is_object()) return "";
   std::string cell = fmt::format("{} passed", tests["passed"].get<int>());
-  if (int failed = tests["failed"].get<int>()) cell += fmt::format(", {} failed", failed);
+  if (int failed = tests["failed"].get<int>()) {
+    int flaky_failed = tests.value("flaky_failed", 0);
+    cell += flaky_failed ? fmt::format(", {} failed ({} known flaky)", failed, flaky_failed)
+                         : fmt::format(", {} failed", failed);
+  }
   if (int skipped = tests["skipped"].get<int>()) cell += fmt::format(", {} skipped", skipped);
   if (int flaky = tests["flaky"].get<int>()) cell += fmt::format(", {} flaky", flaky);
   return cell;
@@ -242,6 +246,14 @@ std::string RenderRun(const nlohmann::json& run, const Style& style, bool detail
       message = message.substr(0, message.find('\n'));
       out += style.Paint(fmt::format("    ✗ {}{}\n", name, message.empty() ? "" : ": " + message),
                          kRed);
+    }
+    // Known-flaky failures apart from real ones (the API's flaky_failed_tests).
+    for (const auto& test : job.value("flaky_failed_tests", nlohmann::json::array())) {
+      std::string name = Text(test["classname"]).empty()
+                             ? Text(test["name"])
+                             : Text(test["classname"]) + "::" + Text(test["name"]);
+      out += style.Paint(fmt::format("    ~ {} (known flaky: {})\n", name, Text(test["flaky_reason"])),
+                         kYellow);
     }
     if (!detailed) continue;
     for (const auto& warning : job["warnings"]) {

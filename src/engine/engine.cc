@@ -581,6 +581,9 @@ void Engine::FinishAttempt(size_t i) {
     if (!collected && !job.failed) {
       job.failed = true;
       job.error = collected.error().message;
+    } else if (collected && job.failed && host_.ExcuseFailure(i, job.attempt)) {
+      job.failed = false;
+      job.error.clear();
     }
   }
   if (!job.workspace.empty()) host_.RemoveWorkspace(job.workspace);

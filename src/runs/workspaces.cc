@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "artifacts/registry.h"
+#include "history/test_history.h"
 #include "history/test_ranking.h"
 #include "reports/junit.h"
 #include "reports/metrics.h"
@@ -79,6 +80,10 @@ void RunWorkspaces::WriteTestOrder(size_t job, int attempt) {
     return;
   }
   history::TestRanking ranking = history::RankTests(*past);
+  std::map<std::string, std::string>& flaky = known_flaky_[{job, attempt}];
+  for (const history::RankedTest& test : ranking.tests) {
+    if (test.flaky) flaky[test.id] = test.flaky->reason;
+  }
   std::string text;
   for (const history::RankedTest& test : ranking.tests) {
     if (test.id.find('\n') != std::string::npos) continue;
@@ -98,13 +103,18 @@ void RunWorkspaces::WriteTestOrder(size_t job, int attempt) {
   test_orders_[{job, attempt}] = path;
 }
 
+bool RunWorkspaces::ExcuseFailure(size_t job, int attempt) {
+  return excused_.contains({job, attempt});
+}
+
 spec::EnvList RunWorkspaces::JobEnvironment(size_t job, int attempt) {
   auto it = test_orders_.find({job, attempt});
   if (it == test_orders_.end()) return {};
   return {{"TAUON_TEST_ORDER", fs::absolute(it->second).string()}};
 }
 
-void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace) {
+bool RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace,
+                                   bool succeeded) {
   const std::string& path = *plan_.jobs[job].spec.junit;
   int64_t job_id = recorder_.job_id(job, attempt);
   auto warn = [&](const std::string& warning) {
@@ -115,11 +125,11 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   fs::file_status status = fs::symlink_status(workspace / path, ec);
   if (!fs::exists(status)) {
     warn(fmt::format("test report {}: no such file (the tests may not have run)", path));
-    return;
+    return false;
   }
   if (fs::is_directory(status)) {
     warn(fmt::format("test report {} is a directory, not a JUnit XML file", path));
-    return;
+    return false;
   }
   Result<std::vector<artifacts::WorkspaceFile>> files =
       artifacts::FindArtifactFiles(workspace, {path});
@@ -127,14 +137,14 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
     warn(fmt::format("test report {} was not read: it is a broken symlink or leads outside the "
                      "workspace",
                      path));
-    return;
+    return false;
   }
   Result<std::string> xml = ReadFileToString(files->front().absolute);
   Result<reports::JUnitReport> report =
       xml ? reports::ParseJUnit(*xml) : std::unexpected(xml.error());
   if (!report) {
     warn(fmt::format("test report {}: {}", path, masker_.Mask(report.error().message)));
-    return;
+    return false;
   }
   for (reports::TestCase& test : report->cases) {
     test.message = masker_.Mask(test.message);
@@ -143,20 +153,54 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   }
   if (Status stored = store_.SetTestResults(job_id, report->cases); !stored) {
     warn(fmt::format("test report {}: {}", path, stored.error().message));
-    return;
+    return false;
   }
   reports::TestCounts counts = report->Counts();
+  // Failures of tests known to be flaky before this attempt are told apart.
+  std::map<std::string, std::string> flaky_failures;
+  if (auto known = known_flaky_.find({job, attempt}); known != known_flaky_.end()) {
+    for (const reports::TestCase& test : report->cases) {
+      if (test.status != reports::TestStatus::kFailed && test.status != reports::TestStatus::kError) {
+        continue;
+      }
+      std::string id = history::TestId(test.classname, test.name);
+      if (auto it = known->second.find(id); it != known->second.end()) {
+        flaky_failures[id] = it->second;
+      }
+    }
+  }
+  if (Status marked = history::MarkKnownFlaky(store_.database(), job_id, flaky_failures);
+      !marked) {
+    warn(fmt::format("test report {}: {}", path, marked.error().message));
+  }
   std::string summary = fmt::format("tests: {} passed, {} failed, {} skipped", counts.passed,
                                     counts.failed, counts.skipped);
   if (counts.flaky) summary += fmt::format(", {} flaky", counts.flaky);
+  if (!flaky_failures.empty()) {
+    summary += fmt::format("; {} of the failures {} known flaky", flaky_failures.size(),
+                           flaky_failures.size() == 1 ? "is" : "are");
+  }
   notes_.JobMessage(job, attempt, summary);
+  for (const auto& [id, reason] : flaky_failures) {
+    notes_.JobMessage(job, attempt, fmt::format("flaky: {} ({})", id, reason));
+  }
+  bool excused = !succeeded && plan_.jobs[job].spec.quarantine && counts.failed > 0 &&
+                 static_cast<int>(flaky_failures.size()) == counts.failed;
+  if (excused) {
+    excused_.insert({job, attempt});
+    notes_.JobMessage(job, attempt,
+                      fmt::format("quarantine: {} known-flaky failure{} do{} not fail the job",
+                                  counts.failed, counts.failed == 1 ? "" : "s",
+                                  counts.failed == 1 ? "es" : ""));
+  }
+  return excused;
 }
 
 Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& workspace,
                                      bool succeeded) {
   const spec::Job& spec = plan_.jobs[job].spec;
-  if (spec.junit) ReadTestReport(job, attempt, workspace);
-  if (!succeeded) return Ok();
+  bool excused = spec.junit && ReadTestReport(job, attempt, workspace, succeeded);
+  if (!succeeded && !excused) return Ok();
   if (spec.metrics) {
     if (Status judged = JudgeMetrics(job, attempt, workspace); !judged) return judged;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "artifacts/artifact_store.h"
@@ -42,9 +43,14 @@ class RunWorkspaces final : public engine::JobHost {
   void RemoveWorkspace(const std::filesystem::path& workspace) override;
   // TAUON_TEST_ORDER for jobs with a JUnit report (see WriteTestOrder).
   spec::EnvList JobEnvironment(size_t job, int attempt) override;
+  // With reports.quarantine: the attempt's failing tests were all known flaky.
+  bool ExcuseFailure(size_t job, int attempt) override;
 
  private:
-  void ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace);
+  // Reads and stores the report; marks failures of known-flaky tests; returns
+  // true when the attempt's failure is excused by reports.quarantine.
+  bool ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace,
+                      bool succeeded);
   // Writes the job's known tests, most likely to fail first, one id per line
   // (history/test_ranking.h), to DATA/runs/ID/tests/POS-JOB.ATTEMPT.order,
   // from the job's results in earlier runs and earlier attempts of this one.
@@ -68,6 +74,9 @@ class RunWorkspaces final : public engine::JobHost {
   std::optional<store::ModelVersionRecord> baseline_;  // Names pooled workspaces ws-1, ws-2, ...
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
   std::map<std::pair<size_t, int>, std::filesystem::path> test_orders_;  // By (job, attempt).
+  // Tests known to be flaky before an attempt ran: TestId -> why. By (job, attempt).
+  std::map<std::pair<size_t, int>, std::map<std::string, std::string>> known_flaky_;
+  std::set<std::pair<size_t, int>> excused_;  // Attempts whose failure quarantine excuses.
 };
 
 }  // namespace tauon::runs

@@ -157,6 +157,11 @@ CREATE TABLE model_aliases (
 );
 CREATE INDEX model_aliases_by_name ON model_aliases(name, alias, id);
 )sql",
+    // 5: test history: why a failure is a known-flaky one ('' for a real
+    // failure), set by history::MarkKnownFlaky.
+    R"sql(
+ALTER TABLE test_results ADD COLUMN known_flaky TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 std::optional<std::string> TimeText(const std::optional<TimePoint>& t) {
