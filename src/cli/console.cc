@@ -109,7 +109,13 @@ std::optional<TimePoint> ConsoleReporter::Flush(bool) {
   return std::nullopt;
 }
 
-void ConsoleReporter::JobStarted(size_t job, int attempt, TimePoint) {
+void ConsoleReporter::SetExpectedDurations(std::vector<std::optional<tauon::Duration>> expected) {
+  expected_ = std::move(expected);
+  progress_.assign(expected_.size(), {});
+}
+
+void ConsoleReporter::JobStarted(size_t job, int attempt, TimePoint at) {
+  if (job < progress_.size()) progress_[job] = {history::JobProgress::State::kRunning, at};
   if (attempt > 1) {
     Print(job, style_.Paint(fmt::format("attempt {} of {}", attempt,
                                         plan_.jobs[job].spec.retry + 1),
@@ -165,11 +171,30 @@ void ConsoleReporter::JobFinished(size_t job, int attempt, const engine::JobOutc
                         outcome.status == engine::JobStatus::kFailed ? kRed : kYellow);
   }
   Print(job, line);
+  if (job < progress_.size() && !outcome.will_retry) {
+    progress_[job].state = history::JobProgress::State::kDone;
+    PrintTimeLeft(outcome.finished);
+  }
 }
 
 void ConsoleReporter::JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) {
   Print(job, style_.Paint(fmt::format("- {}: {}", engine::Name(status), reason),
                           status == engine::JobStatus::kFailed ? kRed : kYellow));
+  if (job < progress_.size()) progress_[job].state = history::JobProgress::State::kDone;
+}
+
+void ConsoleReporter::PrintTimeLeft(TimePoint now) {
+  bool all_done = std::all_of(progress_.begin(), progress_.end(), [](const auto& p) {
+    return p.state == history::JobProgress::State::kDone;
+  });
+  if (all_done) return;
+  std::vector<std::vector<size_t>> needs;
+  for (const engine::PlannedJob& job : plan_.jobs) needs.push_back(job.needs);
+  std::optional<tauon::Duration> left = history::EstimateTimeLeft(needs, expected_, progress_, now);
+  if (!left) return;
+  pending_ += style_.Paint(fmt::format("tauon: about {} left (expected from earlier runs)\n",
+                                       FormatDuration(*left)),
+                           kDim);
 }
 
 void EventPrinter::Print(const std::string& type, const nlohmann::json& data) {

@@ -2,7 +2,8 @@
 # through `tauon run`. The job's tests are ordered by the file named in
 # $TAUON_TEST_ORDER through the shipped pytest plugin (share/pytest); the
 # test that failed in the first run runs first in the second. `tauon tests
-# rank` shows the ranking with its reasons.
+# rank` shows the ranking with its reasons. The second run also gets an
+# expected duration from the first.
 source "$(dirname "$0")/lib.sh"
 
 "$PY" -c "import pytest" 2>/dev/null || die "pytest is not installed for $PY (scripts/install-deps.sh installs python3-pytest)"
@@ -40,6 +41,7 @@ test_order() { grep -oE 'tests/test_suite.py::[A-Za-z:_]+ (PASSED|FAILED)' "$1" 
 
 section "first run: no history, pytest's own order; gamma fails"
 expect_exit 1 tauon run "$REPO" "${plugin_env[@]}"
+expect_not_contains "$OUT" "expected to take"
 expect_exit 0 tauon logs last test
 expect_eq "test_alpha test_beta test_gamma test_delta" "$(test_order "$OUT")" "first run's order"
 expect_match "$OUT" "order=/.*/runs/1/tests/0-test\.1\.order"
@@ -48,6 +50,8 @@ section "second run: the test that failed last run runs first"
 rm "$REPO/broken"
 commit_all "gamma fixed"
 expect_exit 0 tauon run "$REPO" "${plugin_env[@]}"
+# The first run's job duration gives the second an expected duration.
+expect_match "$OUT" "^note: expected to take about [0-9.]+(ms|s) \(earlier runs\)$"
 order_file="$DATA/runs/2/tests/0-test.1.order"
 expect_true "the order file exists" test -f "$order_file"
 expect_eq "tests.test_suite::test_gamma" "$(head -n 1 "$order_file")" "first line of the order file"
