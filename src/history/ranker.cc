@@ -10,6 +10,9 @@ LinearRanker::LinearRanker(RankerOptions options)
   // Start as the recently-failed baseline, so that the first cycles are
   // ranked sensibly before anything is learned.
   weights_[kDecay80] = 1;
+  // A test whose own file changed is as suspect as one that just failed, until
+  // the history says otherwise. (Replayed CSV histories never set it.)
+  weights_[kFileChanged] = 1;
 }
 
 double LinearRanker::Score(const Features& features) const {

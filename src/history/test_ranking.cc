@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "history/changed_files.h"
 #include "history/ranker.h"
 
 namespace tauon::history {
@@ -71,11 +72,13 @@ std::vector<std::string> Reasons(const TestRecord& r, int64_t now) {
 
 }  // namespace
 
-TestRanking RankTests(const std::vector<TestExecution>& history) {
+TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& changes) {
+  static const std::vector<std::string> kNone;
   TestRanking out;
   TestRecords records;
   std::map<std::string, FlakyTracker> flaky;
   std::map<std::string, std::pair<double, int>> durations;  // Sum, count.
+  std::map<std::string, std::string> classnames;
   LinearRanker ranker;
   int64_t cycle = 0;
   std::vector<Features> features;
@@ -89,11 +92,15 @@ TestRanking RankTests(const std::vector<TestExecution>& history) {
     ++cycle;
     features.clear();
     failed.clear();
+    auto changed_in_run = changes.by_run.find(history[begin].run_id);
+    const std::vector<std::string>& changed =
+        changed_in_run == changes.by_run.end() ? kNone : changed_in_run->second;
     for (size_t i = begin; i < end; ++i) {
       const TestExecution& e = history[i];
       if (e.skipped()) continue;
       auto it = records.find(e.id());
-      features.push_back(FeaturesOf(it == records.end() ? nullptr : &it->second, cycle));
+      features.push_back(FeaturesOf(it == records.end() ? nullptr : &it->second, cycle,
+                                    TestFileChanged(e.classname, changed)));
       failed.push_back(e.failed());
     }
     if (!features.empty()) {
@@ -104,6 +111,7 @@ TestRanking RankTests(const std::vector<TestExecution>& history) {
       const TestExecution& e = history[i];
       if (e.skipped()) continue;
       std::string id = e.id();
+      classnames[id] = e.classname;
       TestRecord& record = records[id];
       bool flipped = record.runs > 0 && ((record.recent & 1) != 0) != e.failed();
       record.Observe(cycle, e.failed(), static_cast<double>(e.duration_ms) / 1000);
@@ -132,10 +140,12 @@ TestRanking RankTests(const std::vector<TestExecution>& history) {
     RankedTest test;
     test.id = id;
     test.record = record;
-    test.score = ranker.Score(FeaturesOf(&record, now));
+    bool changed = TestFileChanged(classnames[id], changes.now);
+    test.score = ranker.Score(FeaturesOf(&record, now, changed));
     auto [sum, count] = durations[id];
     test.mean_duration_ms = count ? sum / count : 0;
     test.reasons = Reasons(record, now);
+    if (changed) test.reasons.insert(test.reasons.begin(), "its file changed in this commit");
     test.flaky = Judge(flaky[id]);
     if (test.flaky) test.reasons.push_back("flaky: " + test.flaky->reason);
     out.tests.push_back(std::move(test));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,13 @@ struct TestRanking {
 // kFlakyFlips of its last 10 verdicts differ from the one before.
 inline constexpr int kFlakyFlips = 4;
 
+// What the commits changed, when known (history/changed_files.h).
+struct Changes {
+  std::map<int64_t, std::vector<std::string>> by_run;  // Each run's changed files.
+  std::vector<std::string> now;                          // The coming run's.
+};
+
 // Skipped results are left out. `history` in time order, one job.
-TestRanking RankTests(const std::vector<TestExecution>& history);
+TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& changes = {});
 
 }  // namespace tauon::history

@@ -1,5 +1,7 @@
 #include "history/test_ranking.h"
 
+#include "history/changed_files.h"
+
 #include <gtest/gtest.h>
 
 namespace tauon::history {
@@ -84,6 +86,34 @@ TEST(TestRankingTest, RunnerReportedFlakyIsFlaky) {
   TestRanking ranking = RankTests({e});
   ASSERT_TRUE(ranking.tests[0].flaky.has_value());
   EXPECT_EQ(ranking.tests[0].flaky->reason, "passed only after failing within the test runner");
+}
+
+TEST(TestFileChangedTest, GuessesTheFileFromTheClassname) {
+  std::vector<std::string> changed = {"README.md", "tests/test_math.py",
+                                      "src/test/java/com/acme/MathTest.java", "cpp/GreetTest.cc"};
+  EXPECT_TRUE(TestFileChanged("tests.test_math", changed));          // pytest function
+  EXPECT_TRUE(TestFileChanged("tests.test_math.TestAdd", changed));  // pytest class
+  EXPECT_TRUE(TestFileChanged("com.acme.MathTest", changed));        // Surefire
+  EXPECT_TRUE(TestFileChanged("GreetTest", changed));                // GoogleTest suite
+  EXPECT_FALSE(TestFileChanged("tests.test_other", changed));
+  EXPECT_FALSE(TestFileChanged("acme.MathTest2", changed));
+  EXPECT_FALSE(TestFileChanged("Test", changed));  // "GreetTest" does not end with "/Test".
+  EXPECT_FALSE(TestFileChanged("", changed));
+  EXPECT_FALSE(TestFileChanged("tests.test_math", {}));
+}
+
+TEST(TestRankingTest, ATestWhoseFileChangedRanksFirst) {
+  std::vector<TestExecution> history = {Exec(1, 1, "c1", "a", "failed"),
+                                        Exec(1, 1, "c1", "b", "passed"),
+                                        Exec(2, 1, "c2", "a", "passed"),
+                                        Exec(2, 1, "c2", "b", "passed")};
+  history[1].classname = history[3].classname = "pkg.test_b";
+  EXPECT_EQ(RankTests(history).tests[0].id, "suite::a");  // Failed before.
+  Changes changes;
+  changes.now = {"pkg/test_b.py"};
+  TestRanking ranking = RankTests(history, changes);
+  EXPECT_EQ(ranking.tests[0].id, "pkg.test_b::b");
+  EXPECT_EQ(ranking.tests[0].reasons.front(), "its file changed in this commit");
 }
 
 }  // namespace

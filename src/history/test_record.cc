@@ -22,6 +22,7 @@ const std::array<std::string_view, kFeatureCount> kFeatureNames = {
     "age",
     "number of runs",
     "last duration",
+    "its file changed in the commit",
 };
 
 void TestRecord::Observe(int64_t cycle, bool failed, double duration) {
@@ -44,8 +45,9 @@ int TestRecord::RecentFailures(int window) const {
   return std::popcount(recent & mask);
 }
 
-Features FeaturesOf(const TestRecord* r, int64_t now) {
+Features FeaturesOf(const TestRecord* r, int64_t now, bool file_changed) {
   Features f{};
+  f[kFileChanged] = file_changed ? 1 : 0;
   if (!r || r->runs == 0) {
     f[kNeverRun] = 1;
     f[kSmoothedFailureRate] = 0.5;

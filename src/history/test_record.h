@@ -50,14 +50,16 @@ enum Feature : size_t {
   kAge,
   kRunCount,
   kLastDuration,
+  kFileChanged,  // The test's own file changed in the commit (when known).
   kFeatureCount
 };
 using Features = std::array<double, kFeatureCount>;
 extern const std::array<std::string_view, kFeatureCount> kFeatureNames;
 
 // The features of `record` (nullptr: a test never seen) at cycle `now`,
-// each scaled to roughly [0, 2].
-Features FeaturesOf(const TestRecord* record, int64_t now);
+// each scaled to roughly [0, 2]. `file_changed`: whether the test's file
+// changed in the commit of cycle `now` (false when unknown).
+Features FeaturesOf(const TestRecord* record, int64_t now, bool file_changed = false);
 
 // The records of every test seen so far, by name.
 using TestRecords = std::map<std::string, TestRecord, std::less<>>;

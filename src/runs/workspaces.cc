@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "artifacts/registry.h"
+#include "history/changed_files.h"
 #include "history/test_history.h"
 #include "history/test_ranking.h"
 #include "reports/junit.h"
@@ -79,7 +80,13 @@ void RunWorkspaces::WriteTestOrder(size_t job, int attempt) {
     warn(past.error().message);
     return;
   }
-  history::TestRanking ranking = history::RankTests(*past);
+  // Changed files are a hint: without them the ranking still works.
+  history::Changes changes;
+  if (auto changed = history::ChangedFilesOfRuns(store_.database(), (*run)->repo); changed) {
+    changes.by_run = std::move(*changed);
+    if (auto now = changes.by_run.find(run_id_); now != changes.by_run.end()) changes.now = now->second;
+  }
+  history::TestRanking ranking = history::RankTests(*past, changes);
   std::map<std::string, std::string>& flaky = known_flaky_[{job, attempt}];
   for (const history::RankedTest& test : ranking.tests) {
     if (test.flaky) flaky[test.id] = test.flaky->reason;

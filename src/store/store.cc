@@ -157,10 +157,15 @@ CREATE TABLE model_aliases (
 );
 CREATE INDEX model_aliases_by_name ON model_aliases(name, alias, id);
 )sql",
-    // 5: test history: why a failure is a known-flaky one ('' for a real
-    // failure), set by history::MarkKnownFlaky.
+    // 5: test history (src/history): why a failure is a known-flaky one (''
+    // for a real failure), and the files each run's commit changed.
     R"sql(
 ALTER TABLE test_results ADD COLUMN known_flaky TEXT NOT NULL DEFAULT '';
+CREATE TABLE run_changed_files (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  path TEXT NOT NULL,
+  PRIMARY KEY (run_id, path)
+);
 )sql",
 };
 
