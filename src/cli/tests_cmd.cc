@@ -8,11 +8,13 @@
 
 #include "api/resources.h"
 #include "cli/commands.h"
+#include "history/changed_files.h"
 #include "history/history_file.h"
 #include "history/replay.h"
 #include "history/test_history.h"
 #include "history/test_ranking.h"
 #include "runs/layout.h"
+#include "scm/git.h"
 #include "store/store.h"
 #include "util/strings.h"
 
@@ -82,9 +84,16 @@ int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& r
                      const std::string& job, bool as_json) {
   std::string repo = repo_arg;
   std::error_code ec;
+  // For a directory: the tests that its HEAD commit changed count as suspect.
+  std::vector<std::string> changed_now;
   if (std::filesystem::is_directory(repo_arg, ec)) {
     std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(repo_arg));
     repo = dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
+    if (auto git = scm::GitRepository::Open(dir); git) {
+      if (auto head = (*git)->Resolve(""); head && !head->sha.empty()) {
+        if (auto changed = history::ChangedFiles(**git, head->sha)) changed_now = std::move(*changed);
+      }
+    }
   }
   runs::DataLayout layout(data_dir);
   if (!std::filesystem::exists(layout.database())) {
@@ -124,7 +133,12 @@ int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& r
       fmt::print(stderr, "tauon: error: {}\n", past.error().message);
       return kExitFailed;
     }
-    history::TestRanking ranking = history::RankTests(*past);
+    history::Changes changes;
+    if (auto by_run = history::ChangedFilesOfRuns((*store)->database(), repo)) {
+      changes.by_run = std::move(*by_run);
+    }
+    changes.now = changed_now;
+    history::TestRanking ranking = history::RankTests(*past, changes);
     if (as_json) {
       nlohmann::json tests = nlohmann::json::array();
       for (size_t i = 0; i < ranking.tests.size(); ++i) {

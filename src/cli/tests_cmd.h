@@ -12,7 +12,8 @@ int TestsReplayCommand(const std::filesystem::path& file, bool json);
 
 // Ranks the known tests of a repository's jobs (or of one job), most likely
 // to fail first, with the reasons, from the test results in `data_dir`.
-// `repo` is a repository name as runs record it, or a directory (its name).
+// `repo` is a repository name as runs record it, or a directory (its name;
+// then the files its HEAD commit changed count, as in a run of HEAD).
 int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& repo,
                      const std::string& job, bool json);
 

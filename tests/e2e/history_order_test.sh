@@ -88,3 +88,10 @@ expect_eq "tests.test_other::test_epsilon tests.test_suite::test_gamma" \
   "$(head -n 2 "$DATA/runs/3/tests/0-test.1.order" | xargs)" "first two lines of run 3's order file"
 expect_exit 0 tauon logs last test
 expect_eq "test_epsilon test_gamma" "$(test_order "$OUT" | awk '{print $1, $2}')" "third run's first tests"
+# Ranking for a directory counts the files its HEAD commit changed.
+expect_exit 0 tauon tests rank "$REPO"
+expect_match "$OUT" "^ +1  tests.test_other::test_epsilon +-?[0-9.]+  its file changed in this commit; never failed in 3 runs"
+# A name (not a directory here) has no HEAD: nothing counts as changed.
+cd "$E2E_TMP/data" || die "cannot cd"
+expect_exit 0 tauon tests rank suite
+expect_not_contains "$OUT" "its file changed"
