@@ -116,6 +116,16 @@ TEST_F(StoreHistoryTest, TestHistoryAndKnownFlakyMarks) {
   EXPECT_TRUE(LoadTestHistory(store_->database(), {"r", "test", run})->empty());
   EXPECT_TRUE(LoadTestHistory(store_->database(), {"r", "other", std::nullopt})->empty());
   EXPECT_EQ(*JobsWithTests(store_->database(), "r"), std::vector<std::string>{"test"});
+  // Only the latest runs: a second run, then a limit of one run.
+  int64_t second = Job(Run("r"), "test", JobStatus::kSuccess, 10);
+  ASSERT_TRUE(store_->SetTestResults(second, {b}));
+  EXPECT_EQ(LoadTestHistory(store_->database(), {"r", "test", std::nullopt})->size(), 3u);
+  HistoryQuery latest{"r", "test", std::nullopt};
+  latest.max_runs = 1;
+  Result<std::vector<TestExecution>> last = LoadTestHistory(store_->database(), latest);
+  ASSERT_TRUE(last) << last.error().message;
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].commit, "c2");
 
   // Only failing results are marked.
   ASSERT_TRUE(MarkKnownFlaky(store_->database(), job, {{"pkg.A::t1", "why"}, {"t2", "no"}}));

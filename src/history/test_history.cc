@@ -59,9 +59,12 @@ Result<std::vector<TestExecution>> LoadTestHistory(store::Database& db, const Hi
       "t.flaky, t.duration_ms FROM test_results t JOIN jobs j ON t.job_id = j.id "
       "JOIN runs r ON j.run_id = r.id WHERE r.repo = ?1 AND j.reused_from IS NULL "
       "AND (?2 IS NULL OR j.name = ?2) AND (?3 IS NULL OR r.id < ?3) "
+      "AND r.id >= coalesce((SELECT min(id) FROM (SELECT DISTINCT r2.id FROM runs r2 "
+      "JOIN jobs j2 ON j2.run_id = r2.id WHERE r2.repo = ?1 AND (?2 IS NULL OR j2.name = ?2) "
+      "AND (?3 IS NULL OR r2.id < ?3) ORDER BY r2.id DESC LIMIT ?4)), 0) "
       "ORDER BY r.id, j.attempt, j.position, t.id");
   if (!query) return std::unexpected(query.error());
-  query->Bind(1, q.repo).Bind(2, q.job).Bind(3, q.before_run);
+  query->Bind(1, q.repo).Bind(2, q.job).Bind(3, q.before_run).Bind(4, q.max_runs);
   std::vector<TestExecution> out;
   while (true) {
     Result<bool> row = query->Step();

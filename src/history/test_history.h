@@ -40,6 +40,9 @@ struct HistoryQuery {
   std::string repo;                // The repository's name as runs record it.
   std::optional<std::string> job;  // Only this job (its full name, matrix values included).
   std::optional<int64_t> before_run;  // Only runs with a smaller id.
+  // Only the latest runs (of the job, when one is given): bounds the work of
+  // ranking a long-lived repository's tests before every job.
+  int max_runs = 500;
 };
 
 // The executions in time order: by run, then attempt, then report order.
