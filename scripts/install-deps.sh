@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages="
   g++ cmake ninja-build pkg-config git ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
-  libgit2-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
+  libgit2-dev libsqlite3-dev zlib1g-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   python3 python3-pytest python3-numpy python3-sklearn python3-pyflakes
   nginx wrk prometheus chromium
 "

@@ -4,6 +4,8 @@
 #include <map>
 #include <span>
 
+#include "history/test_history.h"
+
 namespace tauon::api {
 namespace {
 
@@ -66,6 +68,9 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
   if (!steps) return std::unexpected(steps.error());
   Result<std::vector<store::TestRecord>> tests = store.GetRunTestResults(run_id);
   if (!tests) return std::unexpected(tests.error());
+  Result<std::map<int64_t, std::map<std::string, std::string>>> known_flaky =
+      history::KnownFlakyFailures(store.database(), run_id);
+  if (!known_flaky) return std::unexpected(known_flaky.error());
   Result<std::vector<store::ArtifactRecord>> artifacts = store.GetRunArtifacts(run_id);
   if (!artifacts) return std::unexpected(artifacts.error());
   Result<std::map<int64_t, std::map<std::string, double>>> metrics = store.GetRunMetrics(run_id);
@@ -100,6 +105,7 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
                  {"steps", json::array()},
                  {"tests", nullptr},
                  {"failed_tests", json::array()},
+                 {"flaky_failed_tests", json::array()},
                  {"metrics", json::object()},
                  {"gates", json::array()},
                  {"artifacts", json::array()},
@@ -115,22 +121,35 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
     }
     std::span<const store::TestRecord> job_tests = rows_of(*tests, job.id);
     if (!job_tests.empty()) {
-      int passed = 0, failed = 0, skipped = 0, flaky = 0;
+      int passed = 0, failed = 0, skipped = 0, flaky = 0, flaky_failed = 0;
+      const std::map<std::string, std::string>* job_flaky = nullptr;
+      if (auto it = known_flaky->find(job.id); it != known_flaky->end()) job_flaky = &it->second;
       for (const store::TestRecord& test : job_tests) {
         if (test.status == "passed") ++passed;
         if (test.status == "failed" || test.status == "error") {
           ++failed;
-          item["failed_tests"].push_back({{"suite", test.suite},
-                                          {"classname", test.classname},
-                                          {"name", test.name},
-                                          {"status", test.status},
-                                          {"message", test.message}});
+          json entry = {{"suite", test.suite},
+                        {"classname", test.classname},
+                        {"name", test.name},
+                        {"status", test.status},
+                        {"message", test.message}};
+          // Failures of tests known to be flaky are listed apart from real ones.
+          auto reason = job_flaky ? job_flaky->find(history::TestId(test.classname, test.name))
+                                  : std::map<std::string, std::string>::const_iterator{};
+          if (job_flaky && reason != job_flaky->end()) {
+            ++flaky_failed;
+            entry["flaky_reason"] = reason->second;
+            item["flaky_failed_tests"].push_back(std::move(entry));
+          } else {
+            item["failed_tests"].push_back(std::move(entry));
+          }
         }
         if (test.status == "skipped") ++skipped;
         if (test.flaky) ++flaky;
       }
-      item["tests"] = {{"total", job_tests.size()}, {"passed", passed}, {"failed", failed},
-                       {"skipped", skipped},      {"flaky", flaky}};
+      item["tests"] = {{"total", job_tests.size()}, {"passed", passed},
+                       {"failed", failed},          {"skipped", skipped},
+                       {"flaky", flaky},            {"flaky_failed", flaky_failed}};
     }
     if (auto it = metrics->find(job.id); it != metrics->end()) item["metrics"] = it->second;
     if (auto it = gates->find(job.id); it != gates->end()) {

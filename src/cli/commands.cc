@@ -8,6 +8,7 @@
 
 #include "api/resources.h"
 #include "cli/console.h"
+#include "history/durations.h"
 #include "exec/local_runner.h"
 #include "runs/local_run.h"
 #include "runs/log_follower.h"
@@ -246,8 +247,31 @@ int RunCommand(const RunOptions& options) {
   for (const std::string& note : run.Notes()) {
     fmt::print(live, "{}\n", style.Paint("note: " + note, "33"));
   }
+  // Expected durations from the repository's earlier runs, for estimates of
+  // the time left; none without history.
+  std::vector<std::optional<Duration>> expected;
+  if (Result<std::map<std::string, Duration>> durations = history::ExpectedJobDurations(
+          (*store)->database(), run.request().repo_name, *run_id);
+      durations && !durations->empty()) {
+    for (const engine::PlannedJob& job : run.plan().jobs) {
+      auto it = durations->find(job.name);
+      expected.push_back(it == durations->end() ? std::nullopt
+                                                : std::optional<Duration>(it->second));
+    }
+    std::vector<std::vector<size_t>> needs;
+    for (const engine::PlannedJob& job : run.plan().jobs) needs.push_back(job.needs);
+    std::vector<history::JobProgress> not_started(expected.size());
+    if (std::optional<Duration> total =
+            history::EstimateTimeLeft(needs, expected, not_started, TimePoint{})) {
+      fmt::print(live, "{}\n",
+                 style.Paint(fmt::format("note: expected to take about {} (earlier runs)",
+                                         FormatDuration(*total)),
+                             "2"));
+    }
+  }
   fflush(live);
   ConsoleReporter console(run.plan(), live, style);
+  if (!expected.empty()) console.SetExpectedDurations(std::move(expected));
   Result<engine::RunStatus> status = run.Execute(**store, layout, runner, clock, console);
   if (!status) {
     PrintError("run {}: {}", *run_id, status.error().message);

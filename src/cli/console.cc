@@ -28,7 +28,11 @@ std::string Text(const nlohmann::json& value) {
 std::string TestsCell(const nlohmann::json& tests) {
   if (!tests.is_object()) return "";
   std::string cell = fmt::format("{} passed", tests["passed"].get<int>());
-  if (int failed = tests["failed"].get<int>()) cell += fmt::format(", {} failed", failed);
+  if (int failed = tests["failed"].get<int>()) {
+    int flaky_failed = tests.value("flaky_failed", 0);
+    cell += flaky_failed ? fmt::format(", {} failed ({} known flaky)", failed, flaky_failed)
+                         : fmt::format(", {} failed", failed);
+  }
   if (int skipped = tests["skipped"].get<int>()) cell += fmt::format(", {} skipped", skipped);
   if (int flaky = tests["flaky"].get<int>()) cell += fmt::format(", {} flaky", flaky);
   return cell;
@@ -105,7 +109,13 @@ std::optional<TimePoint> ConsoleReporter::Flush(bool) {
   return std::nullopt;
 }
 
-void ConsoleReporter::JobStarted(size_t job, int attempt, TimePoint) {
+void ConsoleReporter::SetExpectedDurations(std::vector<std::optional<tauon::Duration>> expected) {
+  expected_ = std::move(expected);
+  progress_.assign(expected_.size(), {});
+}
+
+void ConsoleReporter::JobStarted(size_t job, int attempt, TimePoint at) {
+  if (job < progress_.size()) progress_[job] = {history::JobProgress::State::kRunning, at};
   if (attempt > 1) {
     Print(job, style_.Paint(fmt::format("attempt {} of {}", attempt,
                                         plan_.jobs[job].spec.retry + 1),
@@ -161,11 +171,30 @@ void ConsoleReporter::JobFinished(size_t job, int attempt, const engine::JobOutc
                         outcome.status == engine::JobStatus::kFailed ? kRed : kYellow);
   }
   Print(job, line);
+  if (job < progress_.size() && !outcome.will_retry) {
+    progress_[job].state = history::JobProgress::State::kDone;
+    PrintTimeLeft(outcome.finished);
+  }
 }
 
 void ConsoleReporter::JobNotRun(size_t job, engine::JobStatus status, std::string_view reason) {
   Print(job, style_.Paint(fmt::format("- {}: {}", engine::Name(status), reason),
                           status == engine::JobStatus::kFailed ? kRed : kYellow));
+  if (job < progress_.size()) progress_[job].state = history::JobProgress::State::kDone;
+}
+
+void ConsoleReporter::PrintTimeLeft(TimePoint now) {
+  bool all_done = std::all_of(progress_.begin(), progress_.end(), [](const auto& p) {
+    return p.state == history::JobProgress::State::kDone;
+  });
+  if (all_done) return;
+  std::vector<std::vector<size_t>> needs;
+  for (const engine::PlannedJob& job : plan_.jobs) needs.push_back(job.needs);
+  std::optional<tauon::Duration> left = history::EstimateTimeLeft(needs, expected_, progress_, now);
+  if (!left) return;
+  pending_ += style_.Paint(fmt::format("tauon: about {} left (expected from earlier runs)\n",
+                                       FormatDuration(*left)),
+                           kDim);
 }
 
 void EventPrinter::Print(const std::string& type, const nlohmann::json& data) {
@@ -242,6 +271,14 @@ std::string RenderRun(const nlohmann::json& run, const Style& style, bool detail
       message = message.substr(0, message.find('\n'));
       out += style.Paint(fmt::format("    ✗ {}{}\n", name, message.empty() ? "" : ": " + message),
                          kRed);
+    }
+    // Known-flaky failures apart from real ones (the API's flaky_failed_tests).
+    for (const auto& test : job.value("flaky_failed_tests", nlohmann::json::array())) {
+      std::string name = Text(test["classname"]).empty()
+                             ? Text(test["name"])
+                             : Text(test["classname"]) + "::" + Text(test["name"]);
+      out += style.Paint(fmt::format("    ~ {} (known flaky: {})\n", name, Text(test["flaky_reason"])),
+                         kYellow);
     }
     if (!detailed) continue;
     for (const auto& warning : job["warnings"]) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
+#include "history/durations.h"
 
 namespace tauon::cli {
 
@@ -27,6 +28,11 @@ class ConsoleReporter final : public engine::RunObserver {
  public:
   ConsoleReporter(const engine::Plan& plan, FILE* out, Style style);
 
+  // Each job's expected duration from history (nullopt: unknown), by plan
+  // index. With them, every finished job is followed by an estimate of the
+  // time the run has left, when every job not done has an expectation.
+  void SetExpectedDurations(std::vector<std::optional<Duration>> expected);
+
   void JobStarted(size_t job, int attempt, TimePoint at) override;
   void StepStarted(size_t job, int attempt, size_t step, TimePoint at) override;
   void StepOutput(size_t job, int attempt, size_t step, std::string_view lines) override;
@@ -43,12 +49,16 @@ class ConsoleReporter final : public engine::RunObserver {
  private:
   // Queues each line of `lines` behind the job's prefix (and `tag` if set).
   void Print(size_t job, std::string_view lines, std::string_view tag = "");
+  // Queues "about 12s left" when the expectations allow an estimate.
+  void PrintTimeLeft(TimePoint now);
 
   const engine::Plan& plan_;
   FILE* out_;
   Style style_;
   size_t width_ = 0;  // Width of the job name column.
   std::string pending_;  // Printed at the next Flush().
+  std::vector<std::optional<Duration>> expected_;  // Empty: no estimates.
+  std::vector<history::JobProgress> progress_;
 };
 
 // Prints the events of a followed run (runs::LogFollower's, or the API's

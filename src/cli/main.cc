@@ -8,6 +8,7 @@
 #include "cli/deploy.h"
 #include "cli/models.h"
 #include "cli/remote.h"
+#include "cli/tests_cmd.h"
 #include "engine/status.h"
 #include "notify/notifier.h"
 #include "router/router_command.h"
@@ -479,6 +480,29 @@ int main(int argc, char** argv) {
       *target = *duration;
     }
     exit_code = tauon::router::RouterCommand(router_options);
+  // tauon tests replay|rank
+  CLI::App* tests_cmd = app.add_subcommand("tests", "Test history: replay a history, rank tests");
+  tests_cmd->require_subcommand(1);
+  std::string replay_file;
+  bool replay_json = false;
+  CLI::App* tests_replay = tests_cmd->add_subcommand(
+      "replay", "Replay a test history (CSV, plain or gzip) and print each ordering method's APFD");
+  tests_replay->add_option("file", replay_file, "The history file")->required();
+  tests_replay->add_flag("--json", replay_json, "Print JSON");
+  actions.emplace_back(tests_replay, [&] {
+    exit_code = tauon::cli::TestsReplayCommand(replay_file, replay_json);
+  });
+  std::string rank_repo, rank_job;
+  bool rank_json = false;
+  CLI::App* tests_rank = tests_cmd->add_subcommand(
+      "rank", "A repository's known tests, most likely to fail first, with the reasons");
+  tests_rank->add_option("repo", rank_repo, "The repository: its name as runs record it, or its "
+                                            "directory")
+      ->required();
+  tests_rank->add_option("--job", rank_job, "Only this job");
+  tests_rank->add_flag("--json", rank_json, "Print JSON");
+  actions.emplace_back(tests_rank, [&] {
+    exit_code = tauon::cli::TestsRankCommand(data_dir, rank_repo, rank_job, rank_json);
   });
 
   try {

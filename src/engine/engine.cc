@@ -367,6 +367,7 @@ std::vector<std::string> Engine::Environment(size_t i, const spec::EnvList& env)
                  {"TAUON_JOB", planned.name},
                  {"TAUON_ATTEMPT", std::to_string(job.attempt)},
                  {"TAUON_WORKSPACE", job.workspace.string()}});
+  Overlay(vars, host_.JobEnvironment(i, job.attempt));
   return vars;
 }
 
@@ -580,6 +581,9 @@ void Engine::FinishAttempt(size_t i) {
     if (!collected && !job.failed) {
       job.failed = true;
       job.error = collected.error().message;
+    } else if (collected && job.failed && host_.ExcuseFailure(i, job.attempt)) {
+      job.failed = false;
+      job.error.clear();
     }
   }
   if (!job.workspace.empty()) host_.RemoveWorkspace(job.workspace);

@@ -35,6 +35,21 @@ class JobHost {
   virtual Status CollectOutputs(size_t job, int attempt, const std::filesystem::path& workspace,
                                 bool succeeded) = 0;
   virtual void RemoveWorkspace(const std::filesystem::path& workspace) = 0;
+  // Variables the host adds to every step and service of an attempt, after
+  // PrepareWorkspace (e.g. TAUON_TEST_ORDER). They win over the job's env.
+  virtual spec::EnvList JobEnvironment(size_t job, int attempt) {
+    (void)job;
+    (void)attempt;
+    return {};
+  }
+  // After CollectOutputs of a failed attempt: true when the host excuses the
+  // failure (every failing test is a known-flaky one and the job quarantines
+  // them), and the attempt then succeeds.
+  virtual bool ExcuseFailure(size_t job, int attempt) {
+    (void)job;
+    (void)attempt;
+    return false;
+  }
 };
 
 struct StepOutcome {

@@ -86,7 +86,18 @@ class FakeHost final : public JobHost {
   void RemoveWorkspace(const std::filesystem::path& workspace) override {
     removed.push_back(workspace.string());
   }
+  spec::EnvList JobEnvironment(size_t job, int attempt) override {
+    if (!with_test_order) return {};
+    return {{"TAUON_TEST_ORDER", fmt::format("/orders/{}.{}", job, attempt)}};
+  }
+  bool ExcuseFailure(size_t job, int attempt) override {
+    asked_to_excuse.push_back(fmt::format("{}#{}", job, attempt));
+    return excuse;
+  }
 
+  bool with_test_order = false;
+  bool excuse = false;
+  std::vector<std::string> asked_to_excuse;
   bool fail_prepare = false;
   bool fail_collect = false;
   std::vector<std::string> prepared;
@@ -485,6 +496,31 @@ jobs:
   }
   EXPECT_EQ(runner_.started()[0].spec.cwd, "/ws/0.1");
   EXPECT_THAT(runner_.started()[0].spec.argv, ElementsAre("/bin/sh", "-e", "-c", "env"));
+}
+
+TEST_F(EngineTest, TheHostAddsVariablesPerAttempt) {
+  host_.with_test_order = true;
+  runner_.OnNth("test", 1, {Seconds(1), 1, ""});
+  runner_.OnNth("test", 2, {Seconds(1), 0, ""});
+  EXPECT_EQ(Run("jobs: { test: { retry: 1, steps: [ { run: test } ] } }"),
+            RunStatus::kSuccess);
+  ASSERT_EQ(runner_.started().size(), 2u);
+  EXPECT_THAT(runner_.started()[0].spec.env, ::testing::Contains("TAUON_TEST_ORDER=/orders/0.1"));
+  EXPECT_THAT(runner_.started()[1].spec.env, ::testing::Contains("TAUON_TEST_ORDER=/orders/0.2"));
+}
+
+TEST_F(EngineTest, AnExcusedFailureSucceedsWithoutRetry) {
+  host_.excuse = true;
+  runner_.On("test", {Seconds(1), 1, ""});
+  EXPECT_EQ(Run(R"(
+jobs:
+  test: { retry: 2, steps: [ { run: test } ] }
+  deploy: { needs: [test], steps: [ { run: deploy } ] }
+)"), RunStatus::kSuccess);
+  EXPECT_THAT(events(), ElementsAre("start test#1", "finish test#1 success", "start deploy#1",
+                                    "finish deploy#1 success"));
+  EXPECT_THAT(host_.asked_to_excuse, ElementsAre("0#1"));  // Only failed attempts are asked.
+  EXPECT_THAT(observer_->steps, ::testing::Contains("test#1 step 0 failed: exit code 1"));
 }
 
 TEST_F(EngineTest, BashStepsUsePipefail) {

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "artifacts/registry.h"
+#include "history/changed_files.h"
 #include "logs/masker.h"
 #include "runs/recorder.h"
 #include "runs/tee.h"
@@ -124,6 +125,13 @@ Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLa
                            ? repo_->CopyWorkTree(checkout, fs::absolute(layout.root()))
                            : repo_->Checkout(commit_.sha, checkout);
   if (!checked_out) return fail_run(checked_out.error());
+  // What the commit changed, for the test ranking of this run and later ones
+  // (a hint: a failure to diff is not the run's failure). A work tree is no commit.
+  if (!request_.worktree && !commit_.sha.empty()) {
+    if (Result<std::vector<std::string>> changed = history::ChangedFiles(*repo_, commit_.sha)) {
+      (void)history::RecordChangedFiles(store.database(), run_id_, *changed);
+    }
+  }
 
   RunRecorder recorder(store, layout, run_id_, plan_, clock, request_.commit_interval);
   std::map<size_t, int64_t> reused;  // Plan index -> the earlier job reused.

@@ -1,6 +1,11 @@
 #include "runs/workspaces.h"
 
+#include <fstream>
+
 #include "artifacts/registry.h"
+#include "history/changed_files.h"
+#include "history/test_history.h"
+#include "history/test_ranking.h"
 #include "reports/junit.h"
 #include "reports/metrics.h"
 #include "util/files.h"
@@ -42,6 +47,7 @@ Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
                        : fmt::format("ws-{}", ++workspaces_created_);
   Result<fs::path> workspace = pool_.Acquire(name);
   if (!workspace) return workspace;
+  if (plan_.jobs[job].spec.junit) WriteTestOrder(job, attempt);
   // Upstream artifacts, in plan order: a later job's file wins over an earlier one's.
   for (size_t upstream : plan_.jobs[job].upstream) {
     for (const store::ArtifactRecord& artifact : artifacts_[upstream]) {
@@ -56,7 +62,66 @@ Result<fs::path> RunWorkspaces::PrepareWorkspace(size_t job, int attempt) {
   return *workspace;
 }
 
-void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace) {
+void RunWorkspaces::WriteTestOrder(size_t job, int attempt) {
+  const std::string& name = plan_.jobs[job].name;
+  auto warn = [&](const std::string& why) {
+    std::string warning = fmt::format("no test order: {}", why);
+    (void)store_.AddJobWarning(recorder_.job_id(job, attempt), warning);
+    notes_.JobMessage(job, attempt, "warning: " + warning);
+  };
+  Result<std::optional<store::RunRecord>> run = store_.GetRun(run_id_);
+  if (!run || !*run) {
+    warn(run ? "the run is not in the store" : run.error().message);
+    return;
+  }
+  Result<std::vector<history::TestExecution>> past = history::LoadTestHistory(
+      store_.database(), {(*run)->repo, name, run_id_ + 1});
+  if (!past) {
+    warn(past.error().message);
+    return;
+  }
+  // Changed files are a hint: without them the ranking still works.
+  history::Changes changes;
+  if (auto changed = history::ChangedFilesOfRuns(store_.database(), (*run)->repo); changed) {
+    changes.by_run = std::move(*changed);
+    if (auto now = changes.by_run.find(run_id_); now != changes.by_run.end()) changes.now = now->second;
+  }
+  history::TestRanking ranking = history::RankTests(*past, changes);
+  std::map<std::string, std::string>& flaky = known_flaky_[{job, attempt}];
+  for (const history::RankedTest& test : ranking.tests) {
+    if (test.flaky) flaky[test.id] = test.flaky->reason;
+  }
+  std::string text;
+  for (const history::RankedTest& test : ranking.tests) {
+    if (test.id.find('\n') != std::string::npos) continue;
+    text += test.id + "\n";
+  }
+  fs::path path = layout_.run(run_id_) / "tests" /
+                  (DataLayout::JobDirectory(job, name) + "." + std::to_string(attempt) + ".order");
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    warn(fmt::format("cannot write {}", path.string()));
+    return;
+  }
+  test_orders_[{job, attempt}] = path;
+}
+
+bool RunWorkspaces::ExcuseFailure(size_t job, int attempt) {
+  return excused_.contains({job, attempt});
+}
+
+spec::EnvList RunWorkspaces::JobEnvironment(size_t job, int attempt) {
+  auto it = test_orders_.find({job, attempt});
+  if (it == test_orders_.end()) return {};
+  return {{"TAUON_TEST_ORDER", fs::absolute(it->second).string()}};
+}
+
+bool RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& workspace,
+                                   bool succeeded) {
   const std::string& path = *plan_.jobs[job].spec.junit;
   int64_t job_id = recorder_.job_id(job, attempt);
   auto warn = [&](const std::string& warning) {
@@ -67,11 +132,11 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   fs::file_status status = fs::symlink_status(workspace / path, ec);
   if (!fs::exists(status)) {
     warn(fmt::format("test report {}: no such file (the tests may not have run)", path));
-    return;
+    return false;
   }
   if (fs::is_directory(status)) {
     warn(fmt::format("test report {} is a directory, not a JUnit XML file", path));
-    return;
+    return false;
   }
   Result<std::vector<artifacts::WorkspaceFile>> files =
       artifacts::FindArtifactFiles(workspace, {path});
@@ -79,14 +144,14 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
     warn(fmt::format("test report {} was not read: it is a broken symlink or leads outside the "
                      "workspace",
                      path));
-    return;
+    return false;
   }
   Result<std::string> xml = ReadFileToString(files->front().absolute);
   Result<reports::JUnitReport> report =
       xml ? reports::ParseJUnit(*xml) : std::unexpected(xml.error());
   if (!report) {
     warn(fmt::format("test report {}: {}", path, masker_.Mask(report.error().message)));
-    return;
+    return false;
   }
   for (reports::TestCase& test : report->cases) {
     test.message = masker_.Mask(test.message);
@@ -95,20 +160,54 @@ void RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   }
   if (Status stored = store_.SetTestResults(job_id, report->cases); !stored) {
     warn(fmt::format("test report {}: {}", path, stored.error().message));
-    return;
+    return false;
   }
   reports::TestCounts counts = report->Counts();
+  // Failures of tests known to be flaky before this attempt are told apart.
+  std::map<std::string, std::string> flaky_failures;
+  if (auto known = known_flaky_.find({job, attempt}); known != known_flaky_.end()) {
+    for (const reports::TestCase& test : report->cases) {
+      if (test.status != reports::TestStatus::kFailed && test.status != reports::TestStatus::kError) {
+        continue;
+      }
+      std::string id = history::TestId(test.classname, test.name);
+      if (auto it = known->second.find(id); it != known->second.end()) {
+        flaky_failures[id] = it->second;
+      }
+    }
+  }
+  if (Status marked = history::MarkKnownFlaky(store_.database(), job_id, flaky_failures);
+      !marked) {
+    warn(fmt::format("test report {}: {}", path, marked.error().message));
+  }
   std::string summary = fmt::format("tests: {} passed, {} failed, {} skipped", counts.passed,
                                     counts.failed, counts.skipped);
   if (counts.flaky) summary += fmt::format(", {} flaky", counts.flaky);
+  if (!flaky_failures.empty()) {
+    summary += fmt::format("; {} of the failures {} known flaky", flaky_failures.size(),
+                           flaky_failures.size() == 1 ? "is" : "are");
+  }
   notes_.JobMessage(job, attempt, summary);
+  for (const auto& [id, reason] : flaky_failures) {
+    notes_.JobMessage(job, attempt, fmt::format("flaky: {} ({})", id, reason));
+  }
+  bool excused = !succeeded && plan_.jobs[job].spec.quarantine && counts.failed > 0 &&
+                 static_cast<int>(flaky_failures.size()) == counts.failed;
+  if (excused) {
+    excused_.insert({job, attempt});
+    notes_.JobMessage(job, attempt,
+                      fmt::format("quarantine: {} known-flaky failure{} do{} not fail the job",
+                                  counts.failed, counts.failed == 1 ? "" : "s",
+                                  counts.failed == 1 ? "es" : ""));
+  }
+  return excused;
 }
 
 Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& workspace,
                                      bool succeeded) {
   const spec::Job& spec = plan_.jobs[job].spec;
-  if (spec.junit) ReadTestReport(job, attempt, workspace);
-  if (!succeeded) return Ok();
+  bool excused = spec.junit && ReadTestReport(job, attempt, workspace, succeeded);
+  if (!succeeded && !excused) return Ok();
   if (spec.metrics) {
     if (Status judged = JudgeMetrics(job, attempt, workspace); !judged) return judged;
   }

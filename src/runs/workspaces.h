@@ -3,6 +3,8 @@
 // taken into the store.
 #pragma once
 
+#include <map>
+#include <set>
 #include <vector>
 
 #include "artifacts/artifact_store.h"
@@ -39,9 +41,21 @@ class RunWorkspaces final : public engine::JobHost {
                         bool succeeded) override;
   // Returns the workspace to the pool (unless workspaces are kept).
   void RemoveWorkspace(const std::filesystem::path& workspace) override;
+  // TAUON_TEST_ORDER for jobs with a JUnit report (see WriteTestOrder).
+  spec::EnvList JobEnvironment(size_t job, int attempt) override;
+  // With reports.quarantine: the attempt's failing tests were all known flaky.
+  bool ExcuseFailure(size_t job, int attempt) override;
 
  private:
-  void ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace);
+  // Reads and stores the report; marks failures of known-flaky tests; returns
+  // true when the attempt's failure is excused by reports.quarantine.
+  bool ReadTestReport(size_t job, int attempt, const std::filesystem::path& workspace,
+                      bool succeeded);
+  // Writes the job's known tests, most likely to fail first, one id per line
+  // (history/test_ranking.h), to DATA/runs/ID/tests/POS-JOB.ATTEMPT.order,
+  // from the job's results in earlier runs and earlier attempts of this one.
+  // A failure is a warning: the tests then run in their own order.
+  void WriteTestOrder(size_t job, int attempt);
   // Reads the job's metrics file, stores it, and evaluates its gates; fails
   // the job on a missing or malformed file and on a failing gate.
   Status JudgeMetrics(size_t job, int attempt, const std::filesystem::path& workspace);
@@ -59,6 +73,10 @@ class RunWorkspaces final : public engine::JobHost {
   int workspaces_created_ = 0;
   std::optional<store::ModelVersionRecord> baseline_;  // Names pooled workspaces ws-1, ws-2, ...
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
+  std::map<std::pair<size_t, int>, std::filesystem::path> test_orders_;  // By (job, attempt).
+  // Tests known to be flaky before an attempt ran: TestId -> why. By (job, attempt).
+  std::map<std::pair<size_t, int>, std::map<std::string, std::string>> known_flaky_;
+  std::set<std::pair<size_t, int>> excused_;  // Attempts whose failure quarantine excuses.
 };
 
 }  // namespace tauon::runs

@@ -9,6 +9,7 @@
 #include "api/models.h"
 #include "api/resources.h"
 #include "artifacts/artifact_store.h"
+#include "history/test_history.h"
 #include "runs/log_follower.h"
 #include "scm/webhook.h"
 #include "server/web.h"
@@ -333,7 +334,9 @@ Response Api::Tests(const Request& request) {
   if (!run || !*run) return Response::Error(404, fmt::format("no run {}", *id));
   Result<std::vector<store::JobRecord>> jobs = (*store)->GetJobs(*id);
   Result<std::vector<store::TestRecord>> tests = (*store)->GetRunTestResults(*id);
-  if (!jobs || !tests) return Response::Error(500, "cannot read the test results");
+  Result<std::map<int64_t, std::map<std::string, std::string>>> known_flaky =
+      history::KnownFlakyFailures((*store)->database(), *id);
+  if (!jobs || !tests || !known_flaky) return Response::Error(500, "cannot read the test results");
   std::map<std::string, const store::JobRecord*> latest;  // Rows come in attempt order.
   for (const store::JobRecord& job : *jobs) latest[job.name] = &job;
   std::map<int64_t, std::string> job_names;
@@ -342,12 +345,19 @@ Response Api::Tests(const Request& request) {
   for (const store::TestRecord& test : *tests) {
     auto job = job_names.find(test.job_id);
     if (job == job_names.end()) continue;  // An earlier attempt.
+    json known = nullptr;  // Why a failure is a known-flaky one.
+    if (auto j = known_flaky->find(test.job_id); j != known_flaky->end()) {
+      if (auto t = j->second.find(history::TestId(test.classname, test.name)); t != j->second.end()) {
+        known = t->second;
+      }
+    }
     list.push_back({{"job", job->second},
                     {"suite", test.suite},
                     {"classname", test.classname},
                     {"name", test.name},
                     {"status", test.status},
                     {"flaky", test.flaky},
+                    {"known_flaky", known},
                     {"duration_ms", test.duration_ms},
                     {"message", test.message},
                     {"details", test.details}});

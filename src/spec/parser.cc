@@ -27,7 +27,7 @@ constexpr std::string_view kStepKeys[] = {"name",    "run", "shell", "env",
                                           "timeout", "if",  "continue_on_error"};
 constexpr std::string_view kServiceKeys[] = {"run", "readiness", "readiness_timeout",
                                              "readiness_interval", "env"};
-constexpr std::string_view kReportKeys[] = {"junit"};
+constexpr std::string_view kReportKeys[] = {"junit", "quarantine"};
 constexpr std::string_view kModelKeys[] = {"name", "path", "params"};
 
 constexpr size_t kMaxMatrixExpansions = 256;
@@ -529,11 +529,21 @@ Job PipelineParser::ParseJob(const std::string& name, const YAML::Node& key,
         check_later(value, *path);
       }
     } else if (k == "reports") {
+      std::optional<YAML::Node> quarantine;
       ForEachEntry(value, "'reports'", kReportKeys,
-                   [&](const std::string&, const YAML::Node&, const YAML::Node& junit) {
-                     job.junit = RelativePath(junit, "reports.junit");
-                     if (job.junit) check_later(junit, *job.junit);
+                   [&](const std::string& report_key, const YAML::Node&, const YAML::Node& v) {
+                     if (report_key == "quarantine") {
+                       job.quarantine = Bool(v, "reports.quarantine").value_or(false);
+                       quarantine = v;
+                       return;
+                     }
+                     job.junit = RelativePath(v, "reports.junit");
+                     if (job.junit) check_later(v, *job.junit);
                    });
+      if (quarantine && job.quarantine && !job.junit) {
+        Error(*quarantine, "reports.quarantine needs reports.junit: flaky tests are known from "
+                           "the JUnit reports");
+      }
     } else if (k == "if") {
       job.condition = ParseExpression(value, /*is_condition=*/true);
     } else if (k == "metrics") {

@@ -1269,6 +1269,29 @@ TEST(ParserTest, CanaryStrategy) {
             "(e.g. 30s, 15m)\n"
             "9:33: unknown name 'eror_rate' in check (did you mean 'error_rate'?)\n"
             "9:54: invalid expression: unexpected end of expression, expected a value\n");
+TEST(ParserTest, ReportsQuarantine) {
+  Pipeline p = ParseValid(R"(jobs:
+  a:
+    steps: [{ run: x }]
+    reports: { junit: junit.xml, quarantine: true }
+  b:
+    steps: [{ run: x }]
+    reports: { junit: junit.xml }
+)");
+  ASSERT_EQ(p.jobs.size(), 2u);
+  EXPECT_TRUE(p.jobs[0].quarantine);
+  EXPECT_FALSE(p.jobs[1].quarantine);
+  EXPECT_EQ(Errors(R"(jobs:
+  a:
+    steps: [{ run: x }]
+    reports: { quarantine: true }
+  b:
+    steps: [{ run: x }]
+    reports: { junit: j.xml, quarantine: sometimes }
+)"),
+            "4:28: reports.quarantine needs reports.junit: flaky tests are known from the JUnit "
+            "reports\n"
+            "7:42: reports.quarantine must be true or false, got 'sometimes'\n");
 }
 
 }  // namespace

@@ -63,6 +63,8 @@ struct Job {
   std::vector<Service> services;
   std::vector<std::string> artifacts;  // Workspace-relative files or directories.
   std::optional<std::string> junit;    // reports.junit
+  // reports.quarantine: failures of tests known to be flaky do not fail the job.
+  bool quarantine = false;
   std::optional<Condition> condition;  // if:
   // Model delivery (metrics and gates): a flat-or-nested JSON object of numbers.
   std::optional<std::string> metrics;

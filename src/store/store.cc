@@ -215,6 +215,15 @@ CREATE TABLE analysis_results (
   checks TEXT NOT NULL
 );
 CREATE INDEX analysis_results_by_release ON analysis_results(release_id, id);
+    // 7: test history (src/history): why a failure is a known-flaky one (''
+    // for a real failure), and the files each run's commit changed.
+    R"sql(
+ALTER TABLE test_results ADD COLUMN known_flaky TEXT NOT NULL DEFAULT '';
+CREATE TABLE run_changed_files (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  path TEXT NOT NULL,
+  PRIMARY KEY (run_id, path)
+);
 )sql",
 };
 

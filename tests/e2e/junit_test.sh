@@ -82,7 +82,7 @@ expect_match "$LIVE" '^java +\| tests: 2 passed, 7 failed, 0 skipped$' "java tes
 expect_match "$LIVE" '^after +\| the run went on$' "the run went on after bad reports"
 show_json last
 RUN=$(jget "$JSON" 'd["id"]')
-expect_json "$JSON" 'job("java")["tests"]' '{"failed": 7, "flaky": 0, "passed": 2, "skipped": 0, "total": 9}'
+expect_json "$JSON" 'job("java")["tests"]' '{"failed": 7, "flaky": 0, "flaky_failed": 0, "passed": 2, "skipped": 0, "total": 9}'
 expect_json "$JSON" 'len(job("java")["failed_tests"])' 7
 expect_json "$JSON" 'sorted(t["name"] for t in job("java")["failed_tests"])' \
   '["shouldBeStricterThanRfc2821", "shouldBeStricterThanRfc2822", "shouldNotAllowDotsInWeirdPlaces", "shouldNotBeBlank", "shouldNotContainInternationalizedHostNames", "shouldNotContainLocalHosts", "shouldNotMissComponents"]'
@@ -92,13 +92,13 @@ expect_json "$JSON" '[t["message"] for t in job("java")["failed_tests"] if t["na
   "[\"Invalid email address 'user@ñandú.com.ar'\"]"
 expect_json "$JSON" '[t["classname"] for t in job("java")["failed_tests"]][0]' "action.surefire.report.email.EmailAddressTest"
 expect_json "$JSON" 'job("java")["status"]' success
-expect_json "$JSON" 'job("python")["tests"]' '{"failed": 1, "flaky": 0, "passed": 3, "skipped": 1, "total": 5}'
+expect_json "$JSON" 'job("python")["tests"]' '{"failed": 1, "flaky": 0, "flaky_failed": 0, "passed": 3, "skipped": 1, "total": 5}'
 expect_json "$JSON" '[t["name"] for t in job("python")["failed_tests"]]' '["test_rsh_events"]'
 # A failed job's report is still read.
 expect_json "$JSON" 'job("cpp")["status"]' failed
-expect_json "$JSON" 'job("cpp")["tests"]' '{"failed": 2, "flaky": 0, "passed": 1, "skipped": 1, "total": 4}'
+expect_json "$JSON" 'job("cpp")["tests"]' '{"failed": 2, "flaky": 0, "flaky_failed": 0, "passed": 1, "skipped": 1, "total": 4}'
 expect_json "$JSON" 'sorted(t["name"] for t in job("cpp")["failed_tests"])' '["Error_Testcase", "Failing_Testcase"]'
-expect_json "$JSON" 'job("flaky")["tests"]' '{"failed": 1, "flaky": 1, "passed": 2, "skipped": 0, "total": 3}'
+expect_json "$JSON" 'job("flaky")["tests"]' '{"failed": 1, "flaky": 1, "flaky_failed": 0, "passed": 2, "skipped": 0, "total": 3}'
 expect_json "$JSON" 'job("matrix (fixture=allpass)")["tests"]["total"], job("matrix (fixture=pytest)")["tests"]["total"]' '[3, 5]'
 expect_json "$JSON" 'job("after")["tests"]' null
 

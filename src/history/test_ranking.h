@@ -1,0 +1,55 @@
+// Ranks a job's known tests, most likely to fail first, from the job's
+// history in the store (test_history.h), and flags flaky tests. The same
+// method as the replay harness measures: each (run, attempt) of the job is a
+// cycle, replayed in order to train the ranker (ranker.h), whose scores then
+// order the tests for the next cycle.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "history/test_history.h"
+#include "history/test_record.h"
+
+namespace tauon::history {
+
+// Why a test is considered flaky, with what shows it.
+struct FlakyEvidence {
+  // "passed and failed on the same commit" or "flips often" or "passed on a
+  // rerun inside the test runner".
+  std::string reason;
+  std::vector<int64_t> runs;         // The runs that show it (at most 10, newest last).
+  std::vector<std::string> commits;  // Their commits (short), for the same-commit kind.
+};
+
+struct RankedTest {
+  std::string id;  // TestExecution::id().
+  double score = 0;
+  TestRecord record;
+  double mean_duration_ms = 0;
+  std::vector<std::string> reasons;  // Human-readable, most telling first.
+  std::optional<FlakyEvidence> flaky;
+};
+
+struct TestRanking {
+  int cycles = 0;  // (run, attempt) pairs of the job with results.
+  std::vector<RankedTest> tests;  // Most likely to fail first; ties by id.
+};
+
+// A test is flaky when it passed and failed on the same commit (a retry or a
+// rerun), when a report said it passed only after failing, or when at least
+// kFlakyFlips of its last 10 verdicts differ from the one before.
+inline constexpr int kFlakyFlips = 4;
+
+// What the commits changed, when known (history/changed_files.h).
+struct Changes {
+  std::map<int64_t, std::vector<std::string>> by_run;  // Each run's changed files.
+  std::vector<std::string> now;                          // The coming run's.
+};
+
+// Skipped results are left out. `history` in time order, one job.
+TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& changes = {});
+
+}  // namespace tauon::history
