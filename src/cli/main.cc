@@ -480,6 +480,8 @@ int main(int argc, char** argv) {
       *target = *duration;
     }
     exit_code = tauon::router::RouterCommand(router_options);
+  });
+
   // tauon tests replay|rank
   CLI::App* tests_cmd = app.add_subcommand("tests", "Test history: replay a history, rank tests");
   tests_cmd->require_subcommand(1);

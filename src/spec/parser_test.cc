@@ -1269,6 +1269,8 @@ TEST(ParserTest, CanaryStrategy) {
             "(e.g. 30s, 15m)\n"
             "9:33: unknown name 'eror_rate' in check (did you mean 'error_rate'?)\n"
             "9:54: invalid expression: unexpected end of expression, expected a value\n");
+}
+
 TEST(ParserTest, ReportsQuarantine) {
   Pipeline p = ParseValid(R"(jobs:
   a:
