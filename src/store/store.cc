@@ -215,6 +215,7 @@ CREATE TABLE analysis_results (
   checks TEXT NOT NULL
 );
 CREATE INDEX analysis_results_by_release ON analysis_results(release_id, id);
+)sql",
     // 7: test history (src/history): why a failure is a known-flaky one (''
     // for a real failure), and the files each run's commit changed.
     R"sql(
@@ -226,7 +227,6 @@ CREATE TABLE run_changed_files (
 );
 )sql",
 };
-
 
 std::vector<std::string> JsonStrings(const std::string& text) {
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
