@@ -106,9 +106,9 @@ Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
   return *id;
 }
 
-Status PreparedRun::Attach(store::Store& store, int64_t run_id, const Clock& clock) {
+Status PreparedRun::Attach(store::Store& store, int64_t run_id, TimePoint started_at) {
   run_id_ = run_id;
-  return store.StartRun(run_id, clock.Now(), ProcessIdentity::Self().ToString());
+  return store.StartRun(run_id, started_at, ProcessIdentity::Self().ToString());
 }
 
 Result<engine::RunStatus> PreparedRun::Execute(store::Store& store, const DataLayout& layout,

@@ -70,8 +70,8 @@ class PreparedRun {
   // Records the run as running in `store` and returns its id.
   Result<int64_t> Record(store::Store& store, const Clock& clock);
   // Takes over run `run_id`, recorded (queued) by someone else, and marks it
-  // running, owned by this process.
-  Status Attach(store::Store& store, int64_t run_id, const Clock& clock);
+  // running since `started_at`, owned by this process.
+  Status Attach(store::Store& store, int64_t run_id, TimePoint started_at);
 
   // Checks out the commit and executes the recorded run to its end, then
   // records how it ended and, for a successful run of a branch the pipeline

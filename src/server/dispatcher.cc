@@ -215,8 +215,9 @@ void Dispatcher::Loop() {
           auto waker = std::make_shared<RunnerWaker>();
           std::shared_ptr<engine::JobSlots> slots =
               slots_.ForRun(run.id, [waker] { waker->Wake(); });
-          workers_[run.id] = std::thread([this, id = run.id, slots, waker] {
-            Execute(id, slots.get(), *waker);
+          // Started now, in queue order (its thread may get going later).
+          workers_[run.id] = std::thread([this, id = run.id, slots, waker, at = clock_.Now()] {
+            Execute(id, slots.get(), *waker, at);
           });
           --room;
         }
@@ -227,7 +228,8 @@ void Dispatcher::Loop() {
   }
 }
 
-void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker) {
+void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker,
+                         TimePoint started_at) {
   auto done = [&] {
     std::lock_guard lock(mutex_);
     active_.erase(run_id);
@@ -272,14 +274,14 @@ void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& w
   request.slots = slots;
 
   auto fail = [&](const std::string& error) {
-    (void)store.StartRun(run_id, clock_.Now(), "");
+    (void)store.StartRun(run_id, started_at, "");
     (void)store.FinishRun(run_id, engine::RunStatus::kFailed, clock_.Now(), error);
     fmt::print(stderr, "tauon: run {} failed: {}\n", run_id, error);
   };
   Result<std::unique_ptr<runs::PreparedRun>> prepared = runs::PreparedRun::Prepare(request);
   if (!prepared) {
     fail(prepared.error().message);
-  } else if (Status attached = (*prepared)->Attach(store, run_id, clock_); !attached) {
+  } else if (Status attached = (*prepared)->Attach(store, run_id, started_at); !attached) {
     fail(attached.error().message);
   } else {
     {

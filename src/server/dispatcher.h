@@ -71,7 +71,7 @@ class Dispatcher {
 
   void Loop();
   // On the run's own thread, with its job slots.
-  void Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker);
+  void Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker, TimePoint started_at);
   Result<std::vector<int64_t>> Requeue(const std::vector<int64_t>& interrupted);
 
   const runs::DataLayout layout_;
