@@ -11,6 +11,8 @@
 
 #include <utility>  // Before Boost: Asio 1.74 misses it under -std=c++2b.
 
+#include <sys/socket.h>
+
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -324,7 +326,13 @@ struct Worker {
     while (!it->second.empty()) {
       std::unique_ptr<UpstreamConnection> conn = std::move(it->second.back());
       it->second.pop_back();
-      if (conn->idle_since >= oldest) return conn;
+      if (conn->idle_since < oldest) continue;
+      // An idle connection has nothing to read: EOF or bytes mean the
+      // upstream closed it (or is broken). Checking costs one syscall and
+      // keeps a failure after sending unambiguous (see Forward).
+      char byte;
+      ssize_t n = recv(conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return conn;
     }
     return nullptr;
   }
@@ -479,6 +487,12 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
   size_t replicas = t->endpoints[backend].size();
   std::vector<bool> tried(replicas, false);
   int same_replica = -1;  // Retry this replica on a fresh connection.
+  // The request went out and the connection died without a response: the
+  // replica may have run it (or crashed on it). It is retried once on a
+  // fresh connection to the same replica (the pooled one may have been
+  // closed just then), never on another: a request that kills replicas must
+  // not kill them all.
+  bool maybe_processed = false;
   int fail_status = 502;
   std::string fail_message = fmt::format("release '{}' has no ready replica", release);
   if (replicas == 0) fail_status = 503;
@@ -496,6 +510,13 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
       if (stopping) break;
       counters.RecordUpstreamError(index, UpstreamError::kConnect);
       MarkDown(t.get(), backend, replica, true);
+      if (maybe_processed) {
+        fail_status = 502;
+        fail_message = fmt::format("replica '{}' of release '{}' closed the connection without "
+                                   "a response",
+                                   upstream_id, release);
+        break;
+      }
       tried[replica] = true;
       fail_status = 502;
       fail_message = fmt::format("cannot connect to replica '{}' of release '{}'", upstream_id,
@@ -551,6 +572,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
       if (ec && !got_bytes && reused && !watch.fired) {
         idle.erase(key);
         same_replica = replica;
+        maybe_processed = true;
         continue;
       }
       if (watch.fired) {
