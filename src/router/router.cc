@@ -17,7 +17,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <list>
 #include <map>
 #include <mutex>
 #include <random>
@@ -98,7 +97,7 @@ struct UpstreamConnection {
 struct CompiledTable {
   RoutingTable table;
   std::vector<std::vector<tcp::endpoint>> endpoints;  // [backend][replica]
-  std::vector<std::string> keys;                      // Pool keys per [backend]: "ip:port|..."
+  std::vector<std::vector<std::string>> keys;         // Pool keys "ip:port" per [backend][replica].
   std::vector<std::shared_ptr<ReleaseCounters>> counters;  // Per backend.
   std::vector<uint32_t> weights;
   int mirror = -1;  // Backend index of the mirror release.
@@ -213,7 +212,8 @@ struct Watch {
   tcp::socket* socket;
   SteadyTime deadline = SteadyTime::max();
   bool fired = false;
-  std::list<Watch*>::iterator position;
+  Watch* prev = nullptr;  // The worker's intrusive list of watches.
+  Watch* next = nullptr;
 };
 
 struct Router::Impl {
@@ -250,7 +250,7 @@ struct Worker {
   Router::Impl* impl;
   int index;
   // Declared before the event loop so that it outlives it.
-  std::list<Watch*> watches;
+  Watch* watches = nullptr;  // Intrusive list: no allocation per request.
   asio::io_context io{1};
   tcp::acceptor acceptor;
   asio::steady_timer sweep;
@@ -287,20 +287,28 @@ struct Worker {
     for (size_t& n : next_replica) n = static_cast<size_t>(index);
   }
 
-  std::string NextRequestId() {
-    return fmt::format("{}{:02x}{:014x}", id_prefix, index & 0xff, ++request_count);
+  void NextRequestId(std::string* out) {
+    out->clear();
+    fmt::format_to(std::back_inserter(*out), "{}{:02x}{:014x}", id_prefix, index & 0xff,
+                   ++request_count);
   }
 
   // The next replica of `backend` in table `t` not in `tried`, preferring
   // ones not marked down; -1 when all were tried. A request that started
   // before the thread moved to a newer table finishes on its own table, in
   // order and without down marks.
-  int PickReplica(const CompiledTable* t, int backend, const std::vector<bool>& tried) {
+  // `tried` is a bit set of replica indexes (replicas past 64 cannot be
+  // excluded; attempts are bounded anyway).
+  static bool IsTried(uint64_t tried, size_t i) { return i < 64 && (tried >> i) & 1; }
+  static void SetTried(uint64_t* tried, size_t i) {
+    if (i < 64) *tried |= uint64_t{1} << i;
+  }
+  int PickReplica(const CompiledTable* t, int backend, uint64_t tried) {
     size_t n = t->endpoints[backend].size();
     if (n == 0) return -1;
     if (t != table.get()) {
       for (size_t i = 0; i < n; ++i) {
-        if (!tried[i]) return static_cast<int>(i);
+        if (!IsTried(tried, i)) return static_cast<int>(i);
       }
       return -1;
     }
@@ -308,7 +316,7 @@ struct Worker {
     int fallback = -1;
     for (size_t k = 0; k < n; ++k) {
       size_t i = (next_replica[backend] + k) % n;
-      if (tried[i]) continue;
+      if (IsTried(tried, i)) continue;
       if (down_until[backend][i] > now) {
         if (fallback < 0) fallback = static_cast<int>(i);
         continue;
@@ -351,7 +359,7 @@ struct Worker {
     sweep.async_wait([this](error_code ec) {
       if (ec || stopping) return;
       SteadyTime now = Now();
-      for (Watch* watch : watches) {
+      for (Watch* watch = watches; watch; watch = watch->next) {
         if (watch->deadline <= now && !watch->fired) {
           watch->fired = true;
           error_code ignored;
@@ -372,12 +380,18 @@ struct Worker {
     error_code ignored;
     acceptor.close(ignored);
     sweep.cancel();
-    for (Watch* watch : watches) watch->socket->close(ignored);
+    for (Watch* watch = watches; watch; watch = watch->next) watch->socket->close(ignored);
     idle.clear();
   }
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(tcp::socket client);
+  // Per-connection buffers reused by every request on it.
+  struct Scratch {
+    std::string client_head;
+    std::vector<asio::const_buffer> out;
+    std::vector<std::string_view> pieces;
+  };
   struct Outcome {
     int status = 0;
     bool keep_client = true;  // The client connection is still usable.
@@ -386,7 +400,7 @@ struct Worker {
                                    std::string_view method, bool client_http10,
                                    bool client_keep_alive, const std::string& request_id,
                                    tcp::socket& client, Watch& client_watch,
-                                   std::shared_ptr<MirrorPair> pair);
+                                   std::shared_ptr<MirrorPair> pair, Scratch& scratch);
   asio::awaitable<void> Mirror(int backend, std::shared_ptr<const CompiledTable> table,
                                std::string head, std::string body, std::string method,
                                std::shared_ptr<MirrorPair> pair);
@@ -396,15 +410,24 @@ struct Worker {
         down ? Now() + impl->options.down_after_connect_failure : SteadyTime::min();
   }
   asio::awaitable<std::unique_ptr<UpstreamConnection>> Connect(const tcp::endpoint& endpoint,
+                                                               const std::string& key,
                                                                bool* reused);
 };
 
 Watch::Watch(Worker* worker, tcp::socket* socket) : worker(worker), socket(socket) {
-  worker->watches.push_front(this);
-  position = worker->watches.begin();
+  next = worker->watches;
+  if (next) next->prev = this;
+  worker->watches = this;
 }
 
-Watch::~Watch() { worker->watches.erase(position); }
+Watch::~Watch() {
+  if (prev) {
+    prev->next = next;
+  } else {
+    worker->watches = next;
+  }
+  if (next) next->prev = prev;
+}
 
 asio::awaitable<void> Worker::Accept() {
   for (;;) {
@@ -424,8 +447,7 @@ asio::awaitable<void> Worker::Accept() {
 }
 
 asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
-    const tcp::endpoint& endpoint, bool* reused) {
-  std::string key = EndpointKey(endpoint);
+    const tcp::endpoint& endpoint, const std::string& key, bool* reused) {
   if (*reused) {
     std::unique_ptr<UpstreamConnection> conn = TakeIdle(key);
     if (conn) co_return conn;
@@ -443,11 +465,10 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
 
 namespace {
 
-// The head sent to the client for an upstream response.
-std::string ClientHead(const ResponseHead& response, bool chunked, bool close, bool http10_keep,
-                       std::string_view request_id, std::string_view release) {
-  std::string out;
-  out.reserve(response.head_bytes + 128);
+// The head sent to the client for an upstream response, into `out`.
+void ClientHead(const ResponseHead& response, bool chunked, bool close, bool http10_keep,
+                std::string_view request_id, std::string_view release, std::string& out) {
+  out.clear();
   fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status,
                  response.reason.empty() ? ReasonPhrase(response.status) : response.reason);
   bool has_request_id = false;
@@ -469,7 +490,6 @@ std::string ClientHead(const ResponseHead& response, bool chunked, bool close, b
     out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n");
-  return out;
 }
 
 }  // namespace
@@ -479,13 +499,14 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
                                                  bool client_http10, bool client_keep_alive,
                                                  const std::string& request_id,
                                                  tcp::socket& client, Watch& client_watch,
-                                                 std::shared_ptr<MirrorPair> pair) {
+                                                 std::shared_ptr<MirrorPair> pair,
+                                                 Scratch& scratch) {
   const RouterOptions& options = impl->options;
   std::shared_ptr<const CompiledTable> t = table;  // Kept alive across suspensions.
   ReleaseCounters& counters = *t->counters[backend];
   const std::string& release = t->table.backends[backend].release;
   size_t replicas = t->endpoints[backend].size();
-  std::vector<bool> tried(replicas, false);
+  uint64_t tried = 0;
   int same_replica = -1;  // Retry this replica on a fresh connection.
   // The request went out and the connection died without a response: the
   // replica may have run it (or crashed on it). It is retried once on a
@@ -494,7 +515,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
   // not kill them all.
   bool maybe_processed = false;
   int fail_status = 502;
-  std::string fail_message = fmt::format("release '{}' has no ready replica", release);
+  std::string fail_message;  // Built on failure only.
   if (replicas == 0) fail_status = 503;
   error_code ec;
 
@@ -504,7 +525,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
     bool reused = same_replica < 0;  // Try the pool unless retrying fresh.
     same_replica = -1;
     std::unique_ptr<UpstreamConnection> conn =
-        co_await Connect(t->endpoints[backend][replica], &reused);
+        co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
     const std::string& upstream_id = t->table.backends[backend].upstreams[replica].id;
     if (!conn) {
       if (stopping) break;
@@ -517,14 +538,14 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
                                    upstream_id, release);
         break;
       }
-      tried[replica] = true;
+      SetTried(&tried, replica);
       fail_status = 502;
       fail_message = fmt::format("cannot connect to replica '{}' of release '{}'", upstream_id,
                                  release);
       continue;
     }
     MarkDown(t.get(), backend, replica, false);
-    std::string key = EndpointKey(t->endpoints[backend][replica]);
+    const std::string& key = t->keys[backend][replica];
     Watch watch(this, &conn->socket);
     watch.Arm(options.read_timeout);
     std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
@@ -610,15 +631,15 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
                         (client_http10 && (response.body == BodyKind::kChunked ||
                                            response.body == BodyKind::kUntilClose));
     bool capture = pair && IsJsonContentType(FindField(response.fields, "content-type"));
-    std::string client_head =
-        ClientHead(response, chunk_encode || forward_chunked, close_client,
-                   client_http10 && !close_client, request_id, release);
+    std::string& client_head = scratch.client_head;
+    ClientHead(response, chunk_encode || forward_chunked, close_client,
+               client_http10 && !close_client, request_id, release, client_head);
     conn->buffer.Consume(response.head_bytes);
     Outcome outcome{response.status, !close_client};
     uint64_t remaining = response.content_length;
     uint64_t total = 0;
     ChunkedDecoder decoder;
-    std::vector<std::string_view> pieces;
+    std::vector<std::string_view>& pieces = scratch.pieces;
     bool upstream_done = response.body == BodyKind::kNone;
     bool upstream_failed = false;
     bool first = true;
@@ -672,7 +693,8 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
         }
       }
       // Build the write: head (first time), then the body bytes.
-      std::vector<asio::const_buffer> out;
+      std::vector<asio::const_buffer>& out = scratch.out;
+      out.clear();
       std::string chunk_header;
       if (first) out.push_back(asio::buffer(client_head));
       if (chunk_encode) {
@@ -738,6 +760,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
     co_return outcome;
   }
   if (stopping) co_return Outcome{503, false};
+  if (fail_message.empty()) fail_message = fmt::format("release '{}' has no ready replica", release);
   std::string reply = ErrorResponse(fail_status, fail_message, request_id, !client_keep_alive);
   client_watch.Arm(options.idle_timeout);
   co_await asio::async_write(client, asio::buffer(reply),
@@ -751,16 +774,16 @@ asio::awaitable<void> Worker::Mirror(int backend, std::shared_ptr<const Compiled
   const RouterOptions& options = impl->options;
   ReleaseCounters& counters = *t->counters[backend];
   SteadyTime start = Now();
-  std::vector<bool> tried(t->endpoints[backend].size(), false);
+  uint64_t tried = 0;
   int status = 0;
   bool json = false;
-  for (size_t attempt = 0; attempt < tried.size() && !stopping; ++attempt) {
+  for (size_t attempt = 0; attempt < t->endpoints[backend].size() && !stopping; ++attempt) {
     int replica = PickReplica(t.get(), backend, tried);
     if (replica < 0) break;
-    tried[replica] = true;
+    SetTried(&tried, replica);
     bool reused = false;  // Fresh connections: a stale pooled one would need a retry.
     std::unique_ptr<UpstreamConnection> conn =
-        co_await Connect(t->endpoints[backend][replica], &reused);
+        co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
     if (!conn) continue;
     Watch watch(this, &conn->socket);
     watch.Arm(options.read_timeout);
@@ -829,7 +852,7 @@ asio::awaitable<void> Worker::Mirror(int backend, std::shared_ptr<const Compiled
       pair->mirror_ok = json;
       if (response.keep_alive && response.body != BodyKind::kUntilClose &&
           conn->buffer.empty() && !watch.fired) {
-        PutIdle(EndpointKey(t->endpoints[backend][replica]), std::move(conn));
+        PutIdle(t->keys[backend][replica], std::move(conn));
       }
       pair->Finish();
       co_return;
@@ -856,7 +879,8 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
   }
   Watch watch(this, &client);
   Buffer in;
-  std::string head_out, body, error;
+  std::string head_out, body, error, request_id, method;
+  Scratch scratch;
   RequestHead request;
   while (!stopping) {
     // Read a request head: idle timeout until its first byte, then the
@@ -945,9 +969,9 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     // The head for the upstream, built now: the views into `in` die at the
     // next read.
     bool has_request_id = false;
-    std::string request_id(FindField(request.fields, "x-request-id", &has_request_id));
-    if (!has_request_id || request_id.empty()) request_id = NextRequestId();
-    std::string method(request.method);
+    request_id.assign(FindField(request.fields, "x-request-id", &has_request_id));
+    if (!has_request_id || request_id.empty()) NextRequestId(&request_id);
+    method.assign(request.method);
     bool http10 = request.version_minor == 0;
     bool keep_alive = request.keep_alive;
     head_out.clear();
@@ -1078,7 +1102,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     counters.AddInFlight(index, 1);
     watch.Disarm();  // Forward arms it for each write; the model may take its time.
     Outcome outcome = co_await Forward(backend, head_out, body, method, http10, keep_alive,
-                                       request_id, client, watch, pair);
+                                       request_id, client, watch, pair, scratch);
     counters.AddInFlight(index, -1);
     if (pair) pair->Finish();
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Now() - start).count();
@@ -1119,6 +1143,9 @@ Status Router::SetTable(RoutingTable table) {
       }
       endpoints.push_back(*endpoint);
     }
+    std::vector<std::string> keys;
+    for (const tcp::endpoint& endpoint : endpoints) keys.push_back(EndpointKey(endpoint));
+    compiled->keys.push_back(std::move(keys));
     compiled->endpoints.push_back(std::move(endpoints));
     compiled->weights.push_back(backend.weight);
   }
