@@ -4,6 +4,16 @@
 source "$(dirname "$0")/lib.sh"
 source "$E2E_DIR/router_lib.sh"
 
+section "bad options: a precise error, exit 2"
+expect_exit 2 "$TAUON" router --release "stable=x:127.0.0.1:1"
+expect_contains "$ERR" "tauon: error: invalid --release 'stable=x:127.0.0.1:1': weight 'x' is not a whole number from 0 to 1000000 (expected NAME[@VERSION]=WEIGHT:HOST:PORT[,HOST:PORT...])"
+expect_exit 2 "$TAUON" router --release "stable=1:127.0.0.1:1" --mirror shadow:10
+expect_contains "$ERR" "tauon: error: mirror release 'shadow' is not in the table"
+expect_exit 2 "$TAUON" router --release "stable=1:127.0.0.1:1" --read-timeout soon
+expect_contains "$ERR" "tauon: error: invalid duration 'soon' (e.g. 500ms, 2s, 1m)"
+expect_exit 2 "$TAUON" router
+expect_contains "$ERR" "tauon: error: at least one --release is required"
+
 start_upstream s1; S1=$UPSTREAM_PORT
 start_upstream s2; S2=$UPSTREAM_PORT
 start_upstream c1; C1=$UPSTREAM_PORT
@@ -105,3 +115,32 @@ section "stops on SIGTERM"
 kill -TERM "$ROUTER_PID"
 wait_bg "$ROUTER_PID" 10
 expect_eq 0 "$BG_RC" "exit code after SIGTERM"
+
+section "the Grafana dashboard: valid JSON, every query valid PromQL over exported metrics"
+dashboard="$TAUON_SOURCE_DIR/deploy/grafana/tauon-router.json"
+"$PY" - "$dashboard" "$E2E_TMP/metrics.txt" "$E2E_TMP/rules.yml" <<'PYEOF' >"$E2E_TMP/dashboard.out" 2>&1
+import json, re, sys
+dashboard = json.load(open(sys.argv[1]))
+exported = set(re.findall(r"^# TYPE (\S+) (\S+)", open(sys.argv[2]).read(), re.M))
+names = set()
+for name, kind in exported:
+    names.add(name)
+    if kind == "histogram":
+        names.update({name + "_bucket", name + "_sum", name + "_count"})
+    if kind == "summary":
+        names.update({name + "_sum", name + "_count"})
+rules = []
+for panel in dashboard["panels"]:
+    for target in panel["targets"]:
+        expr = target["expr"].replace("$__rate_interval", "1m").replace("$environment", "prod")
+        for metric in re.findall(r"\b(tauon_router_\w+)", expr):
+            if metric not in names:
+                sys.exit(f"panel '{panel['title']}' uses {metric}, which the router does not export")
+        rules.append({"record": f"dashboard:panel{panel['id']}:{target['refId']}", "expr": expr})
+json.dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(sys.argv[3], "w"))
+print(f"{len(rules)} queries")
+PYEOF
+expect_eq 0 "$?" "dashboard queries use exported metrics: $(cat "$E2E_TMP/dashboard.out")"
+if command -v promtool >/dev/null; then
+  expect_exit 0 promtool check rules "$E2E_TMP/rules.yml"
+fi
