@@ -228,7 +228,7 @@ struct Router::Impl {
   std::atomic<uint64_t> table_version{1};
   std::atomic<uint64_t> bad_requests{0};
 
-  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<Worker>> workers;  // Set by Start, cleared by Stop: guarded by mutex.
   std::vector<std::thread> threads;
   bool started = false;  // Guarded by mutex.
   bool stopped = false;  // Guarded by mutex.
@@ -274,8 +274,15 @@ struct Worker {
   void Refresh() {
     uint64_t current = impl->table_version.load(std::memory_order_acquire);
     if (current == version && table) return;
-    table = impl->CurrentTable();
-    version = current;
+    {
+      std::lock_guard lock(impl->mutex);
+      RefreshLocked();
+    }
+  }
+  // REQUIRES: impl->mutex is held.
+  void RefreshLocked() {
+    table = impl->table;
+    version = impl->table_version.load(std::memory_order_acquire);
     picker = WeightedPicker(table->weights);
     mirror_sampler = PercentSampler(table->table.mirror_percent);
     next_replica.assign(table->endpoints.size(), 0);
@@ -1202,6 +1209,7 @@ Snapshot Router::Stats() const {
     if (!snapshot.Find(name)) add(name, nullptr);
   }
   snapshot.bad_requests = impl_->bad_requests.load(std::memory_order_relaxed);
+  std::lock_guard lock(impl_->mutex);
   for (const auto& worker : impl_->workers) {
     snapshot.connections_accepted += worker->accepted.load(std::memory_order_relaxed);
     snapshot.connections_open += worker->open.load(std::memory_order_relaxed);
@@ -1243,6 +1251,7 @@ Result<int> Router::Start(const std::string& address) {
   }
   // One listening socket per thread on the same port (SO_REUSEPORT): the
   // kernel spreads connections and no thread hands sockets to another.
+  std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < impl_->thread_count; ++i) {
     auto worker = std::make_unique<Worker>(impl_.get(), i);
     error_code error;
@@ -1257,16 +1266,15 @@ Result<int> Router::Start(const std::string& address) {
     }
     if (!error) worker->acceptor.bind(endpoint, error);
     if (!error) worker->acceptor.listen(asio::socket_base::max_listen_connections, error);
-    if (error) {
-      impl_->workers.clear();
-      return Fail("cannot listen on {}: {}", address, error.message());
-    }
+    if (error) return Fail("cannot listen on {}: {}", address, error.message());
     if (i == 0) endpoint.port(worker->acceptor.local_endpoint().port());
-    impl_->workers.push_back(std::move(worker));
+    workers.push_back(std::move(worker));
   }
+  std::lock_guard lock(impl_->mutex);
+  impl_->workers = std::move(workers);
   for (auto& worker : impl_->workers) {
     Worker* w = worker.get();
-    w->Refresh();
+    w->RefreshLocked();
     w->StartSweep();
     asio::co_spawn(w->io, w->Accept(), asio::detached);
     impl_->threads.emplace_back([w] { w->io.run(); });
@@ -1280,13 +1288,21 @@ void Router::Stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
   }
-  for (auto& worker : impl_->workers) {
-    Worker* w = worker.get();
-    asio::post(w->io, [w] { w->Shutdown(); });
+  // Only Start and Stop touch the workers' list itself, and both ran under
+  // the mutex or before this point; Stats reads it under the mutex.
+  std::vector<Worker*> workers;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto& worker : impl_->workers) workers.push_back(worker.get());
   }
+  for (Worker* w : workers) asio::post(w->io, [w] { w->Shutdown(); });
   for (std::thread& thread : impl_->threads) thread.join();
   impl_->threads.clear();
-  impl_->workers.clear();
+  std::vector<std::unique_ptr<Worker>> finished;
+  {
+    std::lock_guard lock(impl_->mutex);
+    finished.swap(impl_->workers);
+  }
 }
 
 }  // namespace tauon::router
