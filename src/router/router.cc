@@ -205,7 +205,7 @@ struct Watch {
   ~Watch();
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
-  void Arm(Duration d) { deadline = Now() + d; }
+  void Arm(Duration d);
   void Disarm() { deadline = SteadyTime::max(); }
 
   Worker* worker;
@@ -251,7 +251,9 @@ struct Worker {
   int index;
   // Declared before the event loop so that it outlives it.
   Watch* watches = nullptr;  // Intrusive list: no allocation per request.
-  asio::io_context io{1};
+  // Sockets and timers are only used on this thread (Stop posts to it): the
+  // reactor needs no per-descriptor locking.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp::acceptor acceptor;
   asio::steady_timer sweep;
   bool stopping = false;
@@ -268,6 +270,8 @@ struct Worker {
 
   std::string id_prefix;
   uint64_t request_count = 0;
+  SteadyTime coarse_now = Now();  // Updated by the sweep (every kSweepInterval) and per request.
+  bool any_down = false;          // Some replica is marked down (PickReplica reads the clock).
   std::atomic<uint64_t> accepted{0};
   std::atomic<int64_t> open{0};
 
@@ -294,10 +298,14 @@ struct Worker {
     for (size_t& n : next_replica) n = static_cast<size_t>(index);
   }
 
+  // 24 hex digits: 8 random per thread, 2 for the thread, 14 counting.
   void NextRequestId(std::string* out) {
-    out->clear();
-    fmt::format_to(std::back_inserter(*out), "{}{:02x}{:014x}", id_prefix, index & 0xff,
-                   ++request_count);
+    static constexpr char kHex[] = "0123456789abcdef";
+    char digits[16];
+    uint64_t value = (static_cast<uint64_t>(index & 0xff) << 56) | (++request_count & ((1ull << 56) - 1));
+    for (int i = 15; i >= 0; --i, value >>= 4) digits[i] = kHex[value & 0xf];
+    out->assign(id_prefix);
+    out->append(digits, 16);
   }
 
   // The next replica of `backend` in table `t` not in `tried`, preferring
@@ -319,7 +327,7 @@ struct Worker {
       }
       return -1;
     }
-    SteadyTime now = Now();
+    SteadyTime now = any_down ? Now() : SteadyTime::min();
     int fallback = -1;
     for (size_t k = 0; k < n; ++k) {
       size_t i = (next_replica[backend] + k) % n;
@@ -337,11 +345,10 @@ struct Worker {
   std::unique_ptr<UpstreamConnection> TakeIdle(const std::string& key) {
     auto it = idle.find(key);
     if (it == idle.end()) return nullptr;
-    SteadyTime oldest = Now() - impl->options.upstream_idle_timeout;
+    // The sweep drops connections idle longer than upstream_idle_timeout.
     while (!it->second.empty()) {
       std::unique_ptr<UpstreamConnection> conn = std::move(it->second.back());
       it->second.pop_back();
-      if (conn->idle_since < oldest) continue;
       // An idle connection has nothing to read: EOF or bytes mean the
       // upstream closed it (or is broken). Checking costs one syscall and
       // keeps a failure after sending unambiguous (see Forward).
@@ -356,7 +363,7 @@ struct Worker {
     if (stopping) return;
     auto& list = idle[key];
     if (list.size() >= impl->options.max_idle_per_upstream) return;
-    conn->idle_since = Now();
+    conn->idle_since = coarse_now;
     conn->buffer.Clear();
     list.push_back(std::move(conn));
   }
@@ -366,6 +373,7 @@ struct Worker {
     sweep.async_wait([this](error_code ec) {
       if (ec || stopping) return;
       SteadyTime now = Now();
+      coarse_now = now;
       for (Watch* watch = watches; watch; watch = watch->next) {
         if (watch->deadline <= now && !watch->fired) {
           watch->fired = true;
@@ -413,6 +421,8 @@ struct Worker {
                                std::shared_ptr<MirrorPair> pair);
   void MarkDown(const CompiledTable* t, int backend, int replica, bool down) {
     if (t != table.get()) return;
+    if (!down && !any_down) return;
+    if (down) any_down = true;
     down_until[backend][replica] =
         down ? Now() + impl->options.down_after_connect_failure : SteadyTime::min();
   }
@@ -420,6 +430,10 @@ struct Worker {
                                                                const std::string& key,
                                                                bool* reused);
 };
+
+// The sweep's clock: deadlines are only checked by the sweep, so they need
+// no finer time than it has (and reading the clock per arm is not free).
+void Watch::Arm(Duration d) { deadline = worker->coarse_now + d; }
 
 Watch::Watch(Worker* worker, tcp::socket* socket) : worker(worker), socket(socket) {
   next = worker->watches;
@@ -472,15 +486,31 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
 
 namespace {
 
+bool HasConnectionField(const std::vector<HeaderField>& fields) {
+  for (const HeaderField& field : fields) {
+    if (EqualsIgnoreCase(field.name, "connection")) return true;
+  }
+  return false;
+}
+
 // The head sent to the client for an upstream response, into `out`.
 void ClientHead(const ResponseHead& response, bool chunked, bool close, bool http10_keep,
                 std::string_view request_id, std::string_view release, std::string& out) {
   out.clear();
-  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status,
-                 response.reason.empty() ? ReasonPhrase(response.status) : response.reason);
+  char code[4] = {static_cast<char>('0' + response.status / 100),
+                  static_cast<char>('0' + response.status / 10 % 10),
+                  static_cast<char>('0' + response.status % 10), ' '};
+  out.append("HTTP/1.1 ");
+  out.append(code, 4);
+  out.append(response.reason.empty() ? ReasonPhrase(response.status) : response.reason);
+  out.append("\r\n");
+  bool has_connection = HasConnectionField(response.fields);
   bool has_request_id = false;
   for (const HeaderField& field : response.fields) {
-    if (IsHopByHop(field.name) || IsListedInConnection(response.fields, field.name)) continue;
+    if (IsHopByHop(field.name) ||
+        (has_connection && IsListedInConnection(response.fields, field.name))) {
+      continue;
+    }
     if (chunked && EqualsIgnoreCase(field.name, "content-length")) continue;
     if (EqualsIgnoreCase(field.name, "x-request-id")) has_request_id = true;
     out.append(field.name);
@@ -488,8 +518,14 @@ void ClientHead(const ResponseHead& response, bool chunked, bool close, bool htt
     out.append(field.value);
     out.append("\r\n");
   }
-  if (!has_request_id) fmt::format_to(std::back_inserter(out), "X-Request-Id: {}\r\n", request_id);
-  fmt::format_to(std::back_inserter(out), "X-Tauon-Release: {}\r\n", release);
+  if (!has_request_id) {
+    out.append("X-Request-Id: ");
+    out.append(request_id);
+    out.append("\r\n");
+  }
+  out.append("X-Tauon-Release: ");
+  out.append(release);
+  out.append("\r\n");
   if (chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (close) {
     out.append("Connection: close\r\n");
@@ -531,8 +567,12 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
     if (replica < 0) break;
     bool reused = same_replica < 0;  // Try the pool unless retrying fresh.
     same_replica = -1;
-    std::unique_ptr<UpstreamConnection> conn =
-        co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
+    std::unique_ptr<UpstreamConnection> conn;
+    if (reused) conn = TakeIdle(t->keys[backend][replica]);
+    if (!conn) {
+      reused = false;
+      conn = co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
+    }
     const std::string& upstream_id = t->table.backends[backend].upstreams[replica].id;
     if (!conn) {
       if (stopping) break;
@@ -935,6 +975,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
       co_return;
     }
     SteadyTime start = Now();
+    coarse_now = start;
     Refresh();
     std::shared_ptr<const CompiledTable> t = table;
 
@@ -982,14 +1023,17 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     bool http10 = request.version_minor == 0;
     bool keep_alive = request.keep_alive;
     head_out.clear();
-    fmt::format_to(std::back_inserter(head_out), "{} {} HTTP/1.1\r\n", request.method,
-                   request.target);
+    head_out.append(request.method);
+    head_out.push_back(' ');
+    head_out.append(request.target);
+    head_out.append(" HTTP/1.1\r\n");
+    bool has_connection = HasConnectionField(request.fields);
     bool has_host = false;
     std::string forwarded_for;
     for (const HeaderField& field : request.fields) {
       if (IsHopByHop(field.name) || EqualsIgnoreCase(field.name, "content-length") ||
           EqualsIgnoreCase(field.name, "expect") ||
-          IsListedInConnection(request.fields, field.name)) {
+          (has_connection && IsListedInConnection(request.fields, field.name))) {
         continue;
       }
       if (EqualsIgnoreCase(field.name, "x-forwarded-for")) {
@@ -1007,10 +1051,19 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
       const Upstream& u = t->table.backends[backend].upstreams[0];
       fmt::format_to(std::back_inserter(head_out), "Host: {}:{}\r\n", u.host, u.port);
     }
-    if (!has_request_id) fmt::format_to(std::back_inserter(head_out), "X-Request-Id: {}\r\n", request_id);
+    if (!has_request_id) {
+      head_out.append("X-Request-Id: ");
+      head_out.append(request_id);
+      head_out.append("\r\n");
+    }
     if (!remote.empty()) {
-      fmt::format_to(std::back_inserter(head_out), "X-Forwarded-For: {}{}{}\r\n", forwarded_for,
-                     forwarded_for.empty() ? "" : ", ", remote);
+      head_out.append("X-Forwarded-For: ");
+      if (!forwarded_for.empty()) {
+        head_out.append(forwarded_for);
+        head_out.append(", ");
+      }
+      head_out.append(remote);
+      head_out.append("\r\n");
     }
     BodyKind body_kind = request.body;
     uint64_t content_length = request.content_length;
@@ -1112,11 +1165,12 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
                                        request_id, client, watch, pair, scratch);
     counters.AddInFlight(index, -1);
     if (pair) pair->Finish();
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Now() - start).count();
-    counters.RecordResponse(index, outcome.status, static_cast<uint64_t>(micros),
-                            std::chrono::duration_cast<std::chrono::seconds>(
-                                Now().time_since_epoch())
-                                .count());
+    SteadyTime end = Now();
+    coarse_now = end;
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+    counters.RecordResponse(
+        index, outcome.status, static_cast<uint64_t>(micros),
+        std::chrono::duration_cast<std::chrono::seconds>(end.time_since_epoch()).count());
     if (!outcome.keep_client) {
       client.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
