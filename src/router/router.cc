@@ -242,7 +242,7 @@ struct Router::Impl {
 // One I/O thread and everything only it touches.
 struct Worker {
   Worker(Router::Impl* impl, int index)
-      : impl(impl), index(index), acceptor(io), sweep(io), mirror_sampler(0) {
+      : impl(impl), index(index), acceptor(io), sweep(io) {
     std::random_device random;
     id_prefix = fmt::format("{:08x}", random());
   }
@@ -264,7 +264,10 @@ struct Worker {
   uint64_t version = 0;
   std::shared_ptr<const CompiledTable> table;
   WeightedPicker picker;
-  PercentSampler mirror_sampler;
+  // One per primary release: a single sampler would alias with the weighted
+  // picker's cycle (10% of a 90:10 split can be every canary request) and
+  // compare one release only; per release, each gets exactly N% mirrored.
+  std::vector<PercentSampler> mirror_samplers;
   std::vector<size_t> next_replica;                  // Per backend.
   std::vector<std::vector<SteadyTime>> down_until;   // Per backend and replica.
 
@@ -288,7 +291,7 @@ struct Worker {
     table = impl->table;
     version = impl->table_version.load(std::memory_order_acquire);
     picker = WeightedPicker(table->weights);
-    mirror_sampler = PercentSampler(table->table.mirror_percent);
+    mirror_samplers.assign(table->endpoints.size(), PercentSampler(table->table.mirror_percent));
     next_replica.assign(table->endpoints.size(), 0);
     down_until.clear();
     for (const auto& replicas : table->endpoints) {
@@ -1151,7 +1154,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     // Mirror a share of the requests to the shadow release.
     std::shared_ptr<MirrorPair> pair;
     if (t->mirror >= 0 && t->mirror != backend && body.size() <= options.mirror_max_body_bytes &&
-        mirror_sampler.Next()) {
+        t == table && mirror_samplers[backend].Next()) {
       pair = std::make_shared<MirrorPair>();
       pair->shadow = t->counters[t->mirror];
       pair->shard = index;
