@@ -104,7 +104,22 @@ bool IsHopByHop(std::string_view name);
 // fields in `fields` (the sender declared it hop-by-hop).
 bool IsListedInConnection(const std::vector<HeaderField>& fields, std::string_view name);
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (inline: the proxy calls it per header field).
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// True when a Connection field lists a token other than "close" and
+// "keep-alive", i.e. names fields that must not be forwarded.
+bool ConnectionListsFields(const std::vector<HeaderField>& fields);
 
 // The value of the first field called `name`, or "" (and *found = false).
 std::string_view FindField(const std::vector<HeaderField>& fields, std::string_view name,

@@ -249,3 +249,19 @@ TEST(Http1FuzzTest, MutatedRequestsAndChunkedBodies) {
 
 }  // namespace
 }  // namespace tauon::router
+
+namespace tauon::router {
+namespace {
+
+TEST(HopByHopTest, ConnectionListsFieldsIgnoresCloseAndKeepAlive) {
+  EXPECT_FALSE(ConnectionListsFields({{"Connection", "keep-alive"}, {"Host", "a"}}));
+  EXPECT_FALSE(ConnectionListsFields({{"connection", "Close , keep-alive"}}));
+  EXPECT_TRUE(ConnectionListsFields({{"Connection", "close, X-Secret"}}));
+  EXPECT_FALSE(ConnectionListsFields({{"X-Connection", "X-Secret"}}));
+  EXPECT_TRUE(EqualsIgnoreCase("Content-LENGTH", "content-length"));
+  EXPECT_FALSE(EqualsIgnoreCase("content-lengtH", "content-lengtx"));
+  EXPECT_FALSE(EqualsIgnoreCase("[", "{"));  // Not letters: no case folding.
+}
+
+}  // namespace
+}  // namespace tauon::router

@@ -489,13 +489,6 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
 
 namespace {
 
-bool HasConnectionField(const std::vector<HeaderField>& fields) {
-  for (const HeaderField& field : fields) {
-    if (EqualsIgnoreCase(field.name, "connection")) return true;
-  }
-  return false;
-}
-
 // The head sent to the client for an upstream response, into `out`.
 void ClientHead(const ResponseHead& response, bool chunked, bool close, bool http10_keep,
                 std::string_view request_id, std::string_view release, std::string& out) {
@@ -507,7 +500,7 @@ void ClientHead(const ResponseHead& response, bool chunked, bool close, bool htt
   out.append(code, 4);
   out.append(response.reason.empty() ? ReasonPhrase(response.status) : response.reason);
   out.append("\r\n");
-  bool has_connection = HasConnectionField(response.fields);
+  bool has_connection = ConnectionListsFields(response.fields);
   bool has_request_id = false;
   for (const HeaderField& field : response.fields) {
     if (IsHopByHop(field.name) ||
@@ -1030,7 +1023,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     head_out.push_back(' ');
     head_out.append(request.target);
     head_out.append(" HTTP/1.1\r\n");
-    bool has_connection = HasConnectionField(request.fields);
+    bool has_connection = ConnectionListsFields(request.fields);
     bool has_host = false;
     std::string forwarded_for;
     for (const HeaderField& field : request.fields) {
