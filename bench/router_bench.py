@@ -43,10 +43,10 @@ def wait_port(port, what, timeout=10):
     sys.exit(f"{what} did not start listening on {port}")
 
 
-def nginx(work, name, http_block):
+def nginx(work, name, http_block, workers=1):
     conf = os.path.join(work, f"{name}.conf")
     with open(conf, "w") as f:
-        f.write(f"worker_processes 1;\ndaemon off;\npid {work}/{name}.pid;\n"
+        f.write(f"worker_processes {workers};\ndaemon off;\npid {work}/{name}.pid;\n"
                 f"error_log {work}/{name}.error.log;\n"
                 "events { worker_connections 4096; }\n"
                 f"http {{\n  access_log off;\n{http_block}\n}}\n")
@@ -98,19 +98,7 @@ def main():
             f"  server {{ listen 127.0.0.1:{nginx_port}; keepalive_requests 1000000;\n"
             "    location / { proxy_pass http://models; proxy_http_version 1.1; "
             "proxy_set_header Connection \"\"; } }")
-        proxy_conf = proxy_block.replace("worker_processes 1", "")
-        procs.append(nginx(work, "proxy", proxy_conf))
-        if args.router_threads != 1:
-            # Same number of workers for nginx.
-            conf = os.path.join(work, "proxy.conf")
-            text = open(conf).read().replace("worker_processes 1;",
-                                              f"worker_processes {args.router_threads};")
-            procs[-1].terminate()
-            procs[-1].wait()
-            open(conf, "w").write(text)
-            procs[-1] = subprocess.Popen(["nginx", "-e", f"{work}/proxy.error.log", "-p", work,
-                                          "-c", conf], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+        procs.append(nginx(work, "proxy", proxy_block, workers=args.router_threads))
         router_log = open(os.path.join(work, "router.log"), "w")
         procs.append(subprocess.Popen(
             [args.tauon, "router", "--listen", f"127.0.0.1:{tauon_port}",
