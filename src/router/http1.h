@@ -69,7 +69,9 @@ ParseResult ParseResponseHead(std::string_view data, size_t* scanned, std::strin
 
 // Incremental decoder of a chunked body. Feed it bytes as they arrive; it
 // reports the data inside the chunks and when the body (trailers included)
-// ends. Trailer fields are dropped: a proxy may discard them (RFC 9110 6.5.1).
+// ends. Trailer fields are skipped, not reported (the router forwards the raw
+// chunked bytes, trailers included, to HTTP/1.1 clients, and drops them for
+// HTTP/1.0 ones: RFC 9110 section 6.5.1 allows discarding them).
 class ChunkedDecoder {
  public:
   // Consumes bytes from `data` and appends the pieces of chunk data found to
