@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -99,6 +100,10 @@ struct CompiledTable {
   std::vector<std::vector<tcp::endpoint>> endpoints;  // [backend][replica]
   std::vector<std::vector<std::string>> keys;         // Pool keys "ip:port" per [backend][replica].
   std::vector<std::shared_ptr<ReleaseCounters>> counters;  // Per backend.
+  // Requests at each replica now, per [backend][replica]; shared by every
+  // table naming the same address, so requests started under an older table
+  // count too (Router::InFlight).
+  std::vector<std::vector<std::shared_ptr<std::atomic<int64_t>>>> in_flight;
   std::vector<uint32_t> weights;
   int mirror = -1;  // Backend index of the mirror release.
 };
@@ -141,6 +146,20 @@ bool IsJsonContentType(std::string_view value) {
   }
   return false;
 }
+
+// Counts a request at a replica while it lives.
+class ReplicaInFlight {
+ public:
+  explicit ReplicaInFlight(std::atomic<int64_t>* counter) : counter_(counter) {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+  }
+  ~ReplicaInFlight() { counter_->fetch_sub(1, std::memory_order_relaxed); }
+  ReplicaInFlight(const ReplicaInFlight&) = delete;
+  ReplicaInFlight& operator=(const ReplicaInFlight&) = delete;
+
+ private:
+  std::atomic<int64_t>* counter_;
+};
 
 // Both halves of a mirrored request: the comparison happens when the second
 // one finishes. Used on one thread only.
@@ -225,6 +244,8 @@ struct Router::Impl {
   mutable std::mutex mutex;
   std::shared_ptr<const CompiledTable> table;  // Guarded by mutex.
   std::map<std::string, std::shared_ptr<ReleaseCounters>> counters;  // Guarded by mutex.
+  // By "ip:port"; never removed (a few bytes per address ever used).
+  std::map<std::string, std::shared_ptr<std::atomic<int64_t>>> replica_in_flight;  // Guarded by mutex.
   std::atomic<uint64_t> table_version{1};
   std::atomic<uint64_t> bad_requests{0};
 
@@ -299,6 +320,14 @@ struct Worker {
     }
     // Spread the threads' round robins.
     for (size_t& n : next_replica) n = static_cast<size_t>(index);
+    // Close pooled connections to replicas that left the table: a replica
+    // being stopped sees its idle keep-alive connections go at once.
+    std::erase_if(idle, [&](const auto& entry) {
+      for (const auto& keys : table->keys) {
+        if (std::find(keys.begin(), keys.end(), entry.first) != keys.end()) return false;
+      }
+      return true;
+    });
   }
 
   // 24 hex digits: 8 random per thread, 2 for the thread, 14 counting.
@@ -377,6 +406,7 @@ struct Worker {
       if (ec || stopping) return;
       SteadyTime now = Now();
       coarse_now = now;
+      Refresh();  // A table change closes idle connections to removed replicas.
       for (Watch* watch = watches; watch; watch = watch->next) {
         if (watch->deadline <= now && !watch->fired) {
           watch->fired = true;
@@ -588,6 +618,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
       continue;
     }
     MarkDown(t.get(), backend, replica, false);
+    ReplicaInFlight at_replica(t->in_flight[backend][replica].get());
     const std::string& key = t->keys[backend][replica];
     Watch watch(this, &conn->socket);
     watch.Arm(options.read_timeout);
@@ -828,6 +859,7 @@ asio::awaitable<void> Worker::Mirror(int backend, std::shared_ptr<const Compiled
     std::unique_ptr<UpstreamConnection> conn =
         co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
     if (!conn) continue;
+    ReplicaInFlight at_replica(t->in_flight[backend][replica].get());
     Watch watch(this, &conn->socket);
     watch.Arm(options.read_timeout);
     error_code ec;
@@ -1219,6 +1251,14 @@ Status Router::SetTable(RoutingTable table) {
       if (!counters) counters = std::make_shared<ReleaseCounters>(impl_->thread_count);
       compiled->counters.push_back(counters);
     }
+    for (const auto& keys : compiled->keys) {
+      auto& in_flight = compiled->in_flight.emplace_back();
+      for (const std::string& key : keys) {
+        auto& counter = impl_->replica_in_flight[key];
+        if (!counter) counter = std::make_shared<std::atomic<int64_t>>(0);
+        in_flight.push_back(counter);
+      }
+    }
     impl_->table = std::move(compiled);
     impl_->table_version.fetch_add(1, std::memory_order_acq_rel);
   }
@@ -1226,6 +1266,14 @@ Status Router::SetTable(RoutingTable table) {
 }
 
 RoutingTable Router::table() const { return impl_->CurrentTable()->table; }
+
+int64_t Router::InFlight(const std::string& host, int port) const {
+  Result<tcp::endpoint> endpoint = ResolveEndpoint(host, port);
+  if (!endpoint) return 0;
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->replica_in_flight.find(EndpointKey(*endpoint));
+  return it == impl_->replica_in_flight.end() ? 0 : it->second->load(std::memory_order_relaxed);
+}
 
 Snapshot Router::Stats() const {
   Snapshot snapshot;

@@ -8,6 +8,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "http/server.h"
@@ -128,6 +131,41 @@ TEST_F(RouterTest, SetTableSwapsWeightsWithoutDroppingTheConnection) {
   EXPECT_FALSE(stats.releases[1].in_table);
   EXPECT_EQ(stats.releases[1].requests[1], 6u);
   router.Stop();  // With the client's connection still open.
+}
+
+TEST_F(RouterTest, InFlightPerReplicaSurvivesATableChange) {
+  http::Server slow;
+  std::atomic<bool> release_response{false};
+  slow.Route("GET", "/", [&](const http::Request&) {
+    for (int i = 0; i < 2500 && !release_response; ++i) usleep(2000);
+    return http::Response::Text(200, "slow");
+  });
+  int slow_port = *slow.Start("127.0.0.1:0");
+  Router router("prod", {.threads = 1});
+  RoutingTable table;
+  table.backends.push_back({"stable", "", 1, {{"s", "127.0.0.1", slow_port}}});
+  ASSERT_TRUE(router.SetTable(table));
+  int port = *router.Start("127.0.0.1:0");
+  EXPECT_EQ(router.InFlight("127.0.0.1", slow_port), 0);
+  std::string answer;
+  std::thread request([&] {
+    Client client(port);
+    answer = client.Get("/");
+  });
+  for (int i = 0; i < 1000 && router.InFlight("localhost", slow_port) == 0; ++i) usleep(2000);
+  EXPECT_EQ(router.InFlight("localhost", slow_port), 1);
+  // Out of rotation: the request under way still counts until it is answered.
+  table.backends[0].upstreams = {{"a", "127.0.0.1", a_port_}};
+  ASSERT_TRUE(router.SetTable(table));
+  EXPECT_EQ(router.InFlight("127.0.0.1", slow_port), 1);
+  release_response = true;
+  request.join();
+  EXPECT_EQ(answer, "slow");
+  for (int i = 0; i < 1000 && router.InFlight("127.0.0.1", slow_port) != 0; ++i) usleep(2000);
+  EXPECT_EQ(router.InFlight("127.0.0.1", slow_port), 0);
+  EXPECT_EQ(router.InFlight("127.0.0.1", 1), 0);  // Never used.
+  router.Stop();
+  slow.Stop();
 }
 
 TEST_F(RouterTest, NoReleaseTakingTrafficIs503) {
