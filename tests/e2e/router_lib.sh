@@ -27,7 +27,9 @@ start_upstream() {
 
 start_router() {
   local i
-  start_bg router timeout -k 5 240 "$TAUON" router --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "$@"
+  # The binary itself (not under `timeout`), so that the cleanup at exit,
+  # which kills $BG_PID, kills the router.
+  start_bg router "$TAUON" router --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "$@"
   ROUTER_PID=$BG_PID
   ROUTER_OUT=$BG_OUT
   for ((i = 0; i < 200; i++)); do
