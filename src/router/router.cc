@@ -30,6 +30,7 @@
 
 #include "router/balancer.h"
 #include "router/http1.h"
+#include "router/rewrite.h"
 #include "util/strings.h"
 
 namespace tauon::router {
@@ -105,6 +106,7 @@ struct CompiledTable {
   // count too (Router::InFlight).
   std::vector<std::vector<std::shared_ptr<std::atomic<int64_t>>>> in_flight;
   std::vector<uint32_t> weights;
+  std::vector<std::string> default_hosts;  // Per backend: Host for requests without one.
   int mirror = -1;  // Backend index of the mirror release.
 };
 
@@ -127,17 +129,6 @@ Result<tcp::endpoint> ResolveEndpoint(const std::string& host, int port) {
 
 std::string EndpointKey(const tcp::endpoint& endpoint) {
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
-}
-
-// Router-generated responses: a short text body saying what went wrong.
-std::string ErrorResponse(int status, std::string_view message, std::string_view request_id,
-                          bool close) {
-  std::string body = fmt::format("tauon router: {}\n", message);
-  return fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
-      "{}{}{}{}\r\n{}",
-      status, ReasonPhrase(status), body.size(), request_id.empty() ? "" : "X-Request-Id: ",
-      request_id, request_id.empty() ? "" : "\r\n", close ? "Connection: close\r\n" : "", body);
 }
 
 bool IsJsonContentType(std::string_view value) {
@@ -519,48 +510,6 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
 
 namespace {
 
-// The head sent to the client for an upstream response, into `out`.
-void ClientHead(const ResponseHead& response, bool chunked, bool close, bool http10_keep,
-                std::string_view request_id, std::string_view release, std::string& out) {
-  out.clear();
-  char code[4] = {static_cast<char>('0' + response.status / 100),
-                  static_cast<char>('0' + response.status / 10 % 10),
-                  static_cast<char>('0' + response.status % 10), ' '};
-  out.append("HTTP/1.1 ");
-  out.append(code, 4);
-  out.append(response.reason.empty() ? ReasonPhrase(response.status) : response.reason);
-  out.append("\r\n");
-  bool has_connection = ConnectionListsFields(response.fields);
-  bool has_request_id = false;
-  for (const HeaderField& field : response.fields) {
-    if (IsHopByHop(field.name) ||
-        (has_connection && IsListedInConnection(response.fields, field.name))) {
-      continue;
-    }
-    if (chunked && EqualsIgnoreCase(field.name, "content-length")) continue;
-    if (EqualsIgnoreCase(field.name, "x-request-id")) has_request_id = true;
-    out.append(field.name);
-    out.append(": ");
-    out.append(field.value);
-    out.append("\r\n");
-  }
-  if (!has_request_id) {
-    out.append("X-Request-Id: ");
-    out.append(request_id);
-    out.append("\r\n");
-  }
-  out.append("X-Tauon-Release: ");
-  out.append(release);
-  out.append("\r\n");
-  if (chunked) out.append("Transfer-Encoding: chunked\r\n");
-  if (close) {
-    out.append("Connection: close\r\n");
-  } else if (http10_keep) {
-    out.append("Connection: keep-alive\r\n");
-  }
-  out.append("\r\n");
-}
-
 }  // namespace
 
 asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string& head,
@@ -706,8 +655,8 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
                                            response.body == BodyKind::kUntilClose));
     bool capture = pair && IsJsonContentType(FindField(response.fields, "content-type"));
     std::string& client_head = scratch.client_head;
-    ClientHead(response, chunk_encode || forward_chunked, close_client,
-               client_http10 && !close_client, request_id, release, client_head);
+    BuildClientHead(response, chunk_encode || forward_chunked, close_client,
+                    client_http10 && !close_client, request_id, release, &client_head);
     conn->buffer.Consume(response.head_bytes);
     Outcome outcome{response.status, !close_client};
     uint64_t remaining = response.content_length;
@@ -1051,48 +1000,8 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     bool http10 = request.version_minor == 0;
     bool keep_alive = request.keep_alive;
     head_out.clear();
-    head_out.append(request.method);
-    head_out.push_back(' ');
-    head_out.append(request.target);
-    head_out.append(" HTTP/1.1\r\n");
-    bool has_connection = ConnectionListsFields(request.fields);
-    bool has_host = false;
-    std::string forwarded_for;
-    for (const HeaderField& field : request.fields) {
-      if (IsHopByHop(field.name) || EqualsIgnoreCase(field.name, "content-length") ||
-          EqualsIgnoreCase(field.name, "expect") ||
-          (has_connection && IsListedInConnection(request.fields, field.name))) {
-        continue;
-      }
-      if (EqualsIgnoreCase(field.name, "x-forwarded-for")) {
-        forwarded_for = fmt::format("{}{}{}", forwarded_for, forwarded_for.empty() ? "" : ", ",
-                                    field.value);
-        continue;
-      }
-      if (EqualsIgnoreCase(field.name, "host")) has_host = true;
-      head_out.append(field.name);
-      head_out.append(": ");
-      head_out.append(field.value);
-      head_out.append("\r\n");
-    }
-    if (!has_host && backend >= 0 && !t->table.backends[backend].upstreams.empty()) {
-      const Upstream& u = t->table.backends[backend].upstreams[0];
-      fmt::format_to(std::back_inserter(head_out), "Host: {}:{}\r\n", u.host, u.port);
-    }
-    if (!has_request_id) {
-      head_out.append("X-Request-Id: ");
-      head_out.append(request_id);
-      head_out.append("\r\n");
-    }
-    if (!remote.empty()) {
-      head_out.append("X-Forwarded-For: ");
-      if (!forwarded_for.empty()) {
-        head_out.append(forwarded_for);
-        head_out.append(", ");
-      }
-      head_out.append(remote);
-      head_out.append("\r\n");
-    }
+    BuildUpstreamHead(request, request_id, !has_request_id, remote,
+                      backend >= 0 ? std::string_view(t->default_hosts[backend]) : "", &head_out);
     BodyKind body_kind = request.body;
     uint64_t content_length = request.content_length;
     bool expect_continue = request.expect_continue;
@@ -1161,10 +1070,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
       client.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
-    if (!body.empty() || body_kind != BodyKind::kNone) {
-      fmt::format_to(std::back_inserter(head_out), "Content-Length: {}\r\n", body.size());
-    }
-    head_out.append("\r\n");
+    FinishUpstreamHead(body.size(), body_kind != BodyKind::kNone, &head_out);
 
     if (refuse_status != 0) {
       if (refuse_status == 400) impl->bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -1237,6 +1143,10 @@ Status Router::SetTable(RoutingTable table) {
     compiled->keys.push_back(std::move(keys));
     compiled->endpoints.push_back(std::move(endpoints));
     compiled->weights.push_back(backend.weight);
+    compiled->default_hosts.push_back(
+        backend.upstreams.empty()
+            ? std::string()
+            : fmt::format("{}:{}", backend.upstreams[0].host, backend.upstreams[0].port));
   }
   for (size_t i = 0; i < table.backends.size(); ++i) {
     if (table.backends[i].release == table.mirror_release && table.mirror_percent > 0) {
