@@ -28,8 +28,6 @@ bool IsToken(std::string_view s) {
   return true;
 }
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
 std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -157,12 +155,22 @@ int ParseVersion(std::string_view text, std::string* error, int* status) {
 
 }  // namespace
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
+bool ConnectionListsFields(const std::vector<HeaderField>& fields) {
+  for (const HeaderField& field : fields) {
+    if (!EqualsIgnoreCase(field.name, "connection")) continue;
+    std::string_view tokens = field.value;
+    while (!tokens.empty()) {
+      size_t comma = tokens.find(',');
+      std::string_view token = TrimOws(tokens.substr(0, comma));
+      if (!token.empty() && !EqualsIgnoreCase(token, "close") &&
+          !EqualsIgnoreCase(token, "keep-alive")) {
+        return true;
+      }
+      if (comma == std::string_view::npos) break;
+      tokens.remove_prefix(comma + 1);
+    }
   }
-  return true;
+  return false;
 }
 
 ParseResult ParseRequestHead(std::string_view data, size_t* scanned, RequestHead* head,

@@ -69,7 +69,9 @@ ParseResult ParseResponseHead(std::string_view data, size_t* scanned, std::strin
 
 // Incremental decoder of a chunked body. Feed it bytes as they arrive; it
 // reports the data inside the chunks and when the body (trailers included)
-// ends. Trailer fields are dropped: a proxy may discard them (RFC 9110 6.5.1).
+// ends. Trailer fields are skipped, not reported (the router forwards the raw
+// chunked bytes, trailers included, to HTTP/1.1 clients, and drops them for
+// HTTP/1.0 ones: RFC 9110 section 6.5.1 allows discarding them).
 class ChunkedDecoder {
  public:
   // Consumes bytes from `data` and appends the pieces of chunk data found to
@@ -104,7 +106,22 @@ bool IsHopByHop(std::string_view name);
 // fields in `fields` (the sender declared it hop-by-hop).
 bool IsListedInConnection(const std::vector<HeaderField>& fields, std::string_view name);
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (inline: the proxy calls it per header field).
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// True when a Connection field lists a token other than "close" and
+// "keep-alive", i.e. names fields that must not be forwarded.
+bool ConnectionListsFields(const std::vector<HeaderField>& fields);
 
 // The value of the first field called `name`, or "" (and *found = false).
 std::string_view FindField(const std::vector<HeaderField>& fields, std::string_view name,

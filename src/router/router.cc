@@ -11,11 +11,13 @@
 
 #include <utility>  // Before Boost: Asio 1.74 misses it under -std=c++2b.
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <list>
 #include <map>
 #include <mutex>
 #include <random>
@@ -28,6 +30,7 @@
 
 #include "router/balancer.h"
 #include "router/http1.h"
+#include "router/rewrite.h"
 #include "util/strings.h"
 
 namespace tauon::router {
@@ -96,9 +99,14 @@ struct UpstreamConnection {
 struct CompiledTable {
   RoutingTable table;
   std::vector<std::vector<tcp::endpoint>> endpoints;  // [backend][replica]
-  std::vector<std::string> keys;                      // Pool keys per [backend]: "ip:port|..."
+  std::vector<std::vector<std::string>> keys;         // Pool keys "ip:port" per [backend][replica].
   std::vector<std::shared_ptr<ReleaseCounters>> counters;  // Per backend.
+  // Requests at each replica now, per [backend][replica]; shared by every
+  // table naming the same address, so requests started under an older table
+  // count too (Router::InFlight).
+  std::vector<std::vector<std::shared_ptr<std::atomic<int64_t>>>> in_flight;
   std::vector<uint32_t> weights;
+  std::vector<std::string> default_hosts;  // Per backend: Host for requests without one.
   int mirror = -1;  // Backend index of the mirror release.
 };
 
@@ -123,23 +131,26 @@ std::string EndpointKey(const tcp::endpoint& endpoint) {
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
 }
 
-// Router-generated responses: a short text body saying what went wrong.
-std::string ErrorResponse(int status, std::string_view message, std::string_view request_id,
-                          bool close) {
-  std::string body = fmt::format("tauon router: {}\n", message);
-  return fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
-      "{}{}{}{}\r\n{}",
-      status, ReasonPhrase(status), body.size(), request_id.empty() ? "" : "X-Request-Id: ",
-      request_id, request_id.empty() ? "" : "\r\n", close ? "Connection: close\r\n" : "", body);
-}
-
 bool IsJsonContentType(std::string_view value) {
   for (size_t i = 0; i + 4 <= value.size(); ++i) {
     if (EqualsIgnoreCase(value.substr(i, 4), "json")) return true;
   }
   return false;
 }
+
+// Counts a request at a replica while it lives.
+class ReplicaInFlight {
+ public:
+  explicit ReplicaInFlight(std::atomic<int64_t>* counter) : counter_(counter) {
+    counter_->fetch_add(1, std::memory_order_relaxed);
+  }
+  ~ReplicaInFlight() { counter_->fetch_sub(1, std::memory_order_relaxed); }
+  ReplicaInFlight(const ReplicaInFlight&) = delete;
+  ReplicaInFlight& operator=(const ReplicaInFlight&) = delete;
+
+ private:
+  std::atomic<int64_t>* counter_;
+};
 
 // Both halves of a mirrored request: the comparison happens when the second
 // one finishes. Used on one thread only.
@@ -204,14 +215,15 @@ struct Watch {
   ~Watch();
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
-  void Arm(Duration d) { deadline = Now() + d; }
+  void Arm(Duration d);
   void Disarm() { deadline = SteadyTime::max(); }
 
   Worker* worker;
   tcp::socket* socket;
   SteadyTime deadline = SteadyTime::max();
   bool fired = false;
-  std::list<Watch*>::iterator position;
+  Watch* prev = nullptr;  // The worker's intrusive list of watches.
+  Watch* next = nullptr;
 };
 
 struct Router::Impl {
@@ -223,10 +235,12 @@ struct Router::Impl {
   mutable std::mutex mutex;
   std::shared_ptr<const CompiledTable> table;  // Guarded by mutex.
   std::map<std::string, std::shared_ptr<ReleaseCounters>> counters;  // Guarded by mutex.
+  // By "ip:port"; never removed (a few bytes per address ever used).
+  std::map<std::string, std::shared_ptr<std::atomic<int64_t>>> replica_in_flight;  // Guarded by mutex.
   std::atomic<uint64_t> table_version{1};
   std::atomic<uint64_t> bad_requests{0};
 
-  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<Worker>> workers;  // Set by Start, cleared by Stop: guarded by mutex.
   std::vector<std::thread> threads;
   bool started = false;  // Guarded by mutex.
   bool stopped = false;  // Guarded by mutex.
@@ -240,7 +254,7 @@ struct Router::Impl {
 // One I/O thread and everything only it touches.
 struct Worker {
   Worker(Router::Impl* impl, int index)
-      : impl(impl), index(index), acceptor(io), sweep(io), mirror_sampler(0) {
+      : impl(impl), index(index), acceptor(io), sweep(io) {
     std::random_device random;
     id_prefix = fmt::format("{:08x}", random());
   }
@@ -248,8 +262,10 @@ struct Worker {
   Router::Impl* impl;
   int index;
   // Declared before the event loop so that it outlives it.
-  std::list<Watch*> watches;
-  asio::io_context io{1};
+  Watch* watches = nullptr;  // Intrusive list: no allocation per request.
+  // Sockets and timers are only used on this thread (Stop posts to it): the
+  // reactor needs no per-descriptor locking.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp::acceptor acceptor;
   asio::steady_timer sweep;
   bool stopping = false;
@@ -260,22 +276,34 @@ struct Worker {
   uint64_t version = 0;
   std::shared_ptr<const CompiledTable> table;
   WeightedPicker picker;
-  PercentSampler mirror_sampler;
+  // One per primary release: a single sampler would alias with the weighted
+  // picker's cycle (10% of a 90:10 split can be every canary request) and
+  // compare one release only; per release, each gets exactly N% mirrored.
+  std::vector<PercentSampler> mirror_samplers;
   std::vector<size_t> next_replica;                  // Per backend.
   std::vector<std::vector<SteadyTime>> down_until;   // Per backend and replica.
 
   std::string id_prefix;
   uint64_t request_count = 0;
+  SteadyTime coarse_now = Now();  // Updated by the sweep (every kSweepInterval) and per request.
+  bool any_down = false;          // Some replica is marked down (PickReplica reads the clock).
   std::atomic<uint64_t> accepted{0};
   std::atomic<int64_t> open{0};
 
   void Refresh() {
     uint64_t current = impl->table_version.load(std::memory_order_acquire);
     if (current == version && table) return;
-    table = impl->CurrentTable();
-    version = current;
+    {
+      std::lock_guard lock(impl->mutex);
+      RefreshLocked();
+    }
+  }
+  // REQUIRES: impl->mutex is held.
+  void RefreshLocked() {
+    table = impl->table;
+    version = impl->table_version.load(std::memory_order_acquire);
     picker = WeightedPicker(table->weights);
-    mirror_sampler = PercentSampler(table->table.mirror_percent);
+    mirror_samplers.assign(table->endpoints.size(), PercentSampler(table->table.mirror_percent));
     next_replica.assign(table->endpoints.size(), 0);
     down_until.clear();
     for (const auto& replicas : table->endpoints) {
@@ -283,30 +311,50 @@ struct Worker {
     }
     // Spread the threads' round robins.
     for (size_t& n : next_replica) n = static_cast<size_t>(index);
+    // Close pooled connections to replicas that left the table: a replica
+    // being stopped sees its idle keep-alive connections go at once.
+    std::erase_if(idle, [&](const auto& entry) {
+      for (const auto& keys : table->keys) {
+        if (std::find(keys.begin(), keys.end(), entry.first) != keys.end()) return false;
+      }
+      return true;
+    });
   }
 
-  std::string NextRequestId() {
-    return fmt::format("{}{:02x}{:014x}", id_prefix, index & 0xff, ++request_count);
+  // 24 hex digits: 8 random per thread, 2 for the thread, 14 counting.
+  void NextRequestId(std::string* out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char digits[16];
+    uint64_t value = (static_cast<uint64_t>(index & 0xff) << 56) | (++request_count & ((1ull << 56) - 1));
+    for (int i = 15; i >= 0; --i, value >>= 4) digits[i] = kHex[value & 0xf];
+    out->assign(id_prefix);
+    out->append(digits, 16);
   }
 
   // The next replica of `backend` in table `t` not in `tried`, preferring
   // ones not marked down; -1 when all were tried. A request that started
   // before the thread moved to a newer table finishes on its own table, in
   // order and without down marks.
-  int PickReplica(const CompiledTable* t, int backend, const std::vector<bool>& tried) {
+  // `tried` is a bit set of replica indexes (replicas past 64 cannot be
+  // excluded; attempts are bounded anyway).
+  static bool IsTried(uint64_t tried, size_t i) { return i < 64 && (tried >> i) & 1; }
+  static void SetTried(uint64_t* tried, size_t i) {
+    if (i < 64) *tried |= uint64_t{1} << i;
+  }
+  int PickReplica(const CompiledTable* t, int backend, uint64_t tried) {
     size_t n = t->endpoints[backend].size();
     if (n == 0) return -1;
     if (t != table.get()) {
       for (size_t i = 0; i < n; ++i) {
-        if (!tried[i]) return static_cast<int>(i);
+        if (!IsTried(tried, i)) return static_cast<int>(i);
       }
       return -1;
     }
-    SteadyTime now = Now();
+    SteadyTime now = any_down ? Now() : SteadyTime::min();
     int fallback = -1;
     for (size_t k = 0; k < n; ++k) {
       size_t i = (next_replica[backend] + k) % n;
-      if (tried[i]) continue;
+      if (IsTried(tried, i)) continue;
       if (down_until[backend][i] > now) {
         if (fallback < 0) fallback = static_cast<int>(i);
         continue;
@@ -320,11 +368,16 @@ struct Worker {
   std::unique_ptr<UpstreamConnection> TakeIdle(const std::string& key) {
     auto it = idle.find(key);
     if (it == idle.end()) return nullptr;
-    SteadyTime oldest = Now() - impl->options.upstream_idle_timeout;
+    // The sweep drops connections idle longer than upstream_idle_timeout.
     while (!it->second.empty()) {
       std::unique_ptr<UpstreamConnection> conn = std::move(it->second.back());
       it->second.pop_back();
-      if (conn->idle_since >= oldest) return conn;
+      // An idle connection has nothing to read: EOF or bytes mean the
+      // upstream closed it (or is broken). Checking costs one syscall and
+      // keeps a failure after sending unambiguous (see Forward).
+      char byte;
+      ssize_t n = recv(conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return conn;
     }
     return nullptr;
   }
@@ -333,7 +386,7 @@ struct Worker {
     if (stopping) return;
     auto& list = idle[key];
     if (list.size() >= impl->options.max_idle_per_upstream) return;
-    conn->idle_since = Now();
+    conn->idle_since = coarse_now;
     conn->buffer.Clear();
     list.push_back(std::move(conn));
   }
@@ -343,7 +396,9 @@ struct Worker {
     sweep.async_wait([this](error_code ec) {
       if (ec || stopping) return;
       SteadyTime now = Now();
-      for (Watch* watch : watches) {
+      coarse_now = now;
+      Refresh();  // A table change closes idle connections to removed replicas.
+      for (Watch* watch = watches; watch; watch = watch->next) {
         if (watch->deadline <= now && !watch->fired) {
           watch->fired = true;
           error_code ignored;
@@ -364,12 +419,18 @@ struct Worker {
     error_code ignored;
     acceptor.close(ignored);
     sweep.cancel();
-    for (Watch* watch : watches) watch->socket->close(ignored);
+    for (Watch* watch = watches; watch; watch = watch->next) watch->socket->close(ignored);
     idle.clear();
   }
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(tcp::socket client);
+  // Per-connection buffers reused by every request on it.
+  struct Scratch {
+    std::string client_head;
+    std::vector<asio::const_buffer> out;
+    std::vector<std::string_view> pieces;
+  };
   struct Outcome {
     int status = 0;
     bool keep_client = true;  // The client connection is still usable.
@@ -378,25 +439,40 @@ struct Worker {
                                    std::string_view method, bool client_http10,
                                    bool client_keep_alive, const std::string& request_id,
                                    tcp::socket& client, Watch& client_watch,
-                                   std::shared_ptr<MirrorPair> pair);
+                                   std::shared_ptr<MirrorPair> pair, Scratch& scratch);
   asio::awaitable<void> Mirror(int backend, std::shared_ptr<const CompiledTable> table,
                                std::string head, std::string body, std::string method,
                                std::shared_ptr<MirrorPair> pair);
   void MarkDown(const CompiledTable* t, int backend, int replica, bool down) {
     if (t != table.get()) return;
+    if (!down && !any_down) return;
+    if (down) any_down = true;
     down_until[backend][replica] =
         down ? Now() + impl->options.down_after_connect_failure : SteadyTime::min();
   }
   asio::awaitable<std::unique_ptr<UpstreamConnection>> Connect(const tcp::endpoint& endpoint,
+                                                               const std::string& key,
                                                                bool* reused);
 };
 
+// The sweep's clock: deadlines are only checked by the sweep, so they need
+// no finer time than it has (and reading the clock per arm is not free).
+void Watch::Arm(Duration d) { deadline = worker->coarse_now + d; }
+
 Watch::Watch(Worker* worker, tcp::socket* socket) : worker(worker), socket(socket) {
-  worker->watches.push_front(this);
-  position = worker->watches.begin();
+  next = worker->watches;
+  if (next) next->prev = this;
+  worker->watches = this;
 }
 
-Watch::~Watch() { worker->watches.erase(position); }
+Watch::~Watch() {
+  if (prev) {
+    prev->next = next;
+  } else {
+    worker->watches = next;
+  }
+  if (next) next->prev = prev;
+}
 
 asio::awaitable<void> Worker::Accept() {
   for (;;) {
@@ -416,8 +492,7 @@ asio::awaitable<void> Worker::Accept() {
 }
 
 asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
-    const tcp::endpoint& endpoint, bool* reused) {
-  std::string key = EndpointKey(endpoint);
+    const tcp::endpoint& endpoint, const std::string& key, bool* reused) {
   if (*reused) {
     std::unique_ptr<UpstreamConnection> conn = TakeIdle(key);
     if (conn) co_return conn;
@@ -435,35 +510,6 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> Worker::Connect(
 
 namespace {
 
-// The head sent to the client for an upstream response.
-std::string ClientHead(const ResponseHead& response, bool chunked, bool close, bool http10_keep,
-                       std::string_view request_id, std::string_view release) {
-  std::string out;
-  out.reserve(response.head_bytes + 128);
-  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status,
-                 response.reason.empty() ? ReasonPhrase(response.status) : response.reason);
-  bool has_request_id = false;
-  for (const HeaderField& field : response.fields) {
-    if (IsHopByHop(field.name) || IsListedInConnection(response.fields, field.name)) continue;
-    if (chunked && EqualsIgnoreCase(field.name, "content-length")) continue;
-    if (EqualsIgnoreCase(field.name, "x-request-id")) has_request_id = true;
-    out.append(field.name);
-    out.append(": ");
-    out.append(field.value);
-    out.append("\r\n");
-  }
-  if (!has_request_id) fmt::format_to(std::back_inserter(out), "X-Request-Id: {}\r\n", request_id);
-  fmt::format_to(std::back_inserter(out), "X-Tauon-Release: {}\r\n", release);
-  if (chunked) out.append("Transfer-Encoding: chunked\r\n");
-  if (close) {
-    out.append("Connection: close\r\n");
-  } else if (http10_keep) {
-    out.append("Connection: keep-alive\r\n");
-  }
-  out.append("\r\n");
-  return out;
-}
-
 }  // namespace
 
 asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string& head,
@@ -471,16 +517,23 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
                                                  bool client_http10, bool client_keep_alive,
                                                  const std::string& request_id,
                                                  tcp::socket& client, Watch& client_watch,
-                                                 std::shared_ptr<MirrorPair> pair) {
+                                                 std::shared_ptr<MirrorPair> pair,
+                                                 Scratch& scratch) {
   const RouterOptions& options = impl->options;
   std::shared_ptr<const CompiledTable> t = table;  // Kept alive across suspensions.
   ReleaseCounters& counters = *t->counters[backend];
   const std::string& release = t->table.backends[backend].release;
   size_t replicas = t->endpoints[backend].size();
-  std::vector<bool> tried(replicas, false);
+  uint64_t tried = 0;
   int same_replica = -1;  // Retry this replica on a fresh connection.
+  // The request went out and the connection died without a response: the
+  // replica may have run it (or crashed on it). It is retried once on a
+  // fresh connection to the same replica (the pooled one may have been
+  // closed just then), never on another: a request that kills replicas must
+  // not kill them all.
+  bool maybe_processed = false;
   int fail_status = 502;
-  std::string fail_message = fmt::format("release '{}' has no ready replica", release);
+  std::string fail_message;  // Built on failure only.
   if (replicas == 0) fail_status = 503;
   error_code ec;
 
@@ -489,21 +542,33 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
     if (replica < 0) break;
     bool reused = same_replica < 0;  // Try the pool unless retrying fresh.
     same_replica = -1;
-    std::unique_ptr<UpstreamConnection> conn =
-        co_await Connect(t->endpoints[backend][replica], &reused);
+    std::unique_ptr<UpstreamConnection> conn;
+    if (reused) conn = TakeIdle(t->keys[backend][replica]);
+    if (!conn) {
+      reused = false;
+      conn = co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
+    }
     const std::string& upstream_id = t->table.backends[backend].upstreams[replica].id;
     if (!conn) {
       if (stopping) break;
       counters.RecordUpstreamError(index, UpstreamError::kConnect);
       MarkDown(t.get(), backend, replica, true);
-      tried[replica] = true;
+      if (maybe_processed) {
+        fail_status = 502;
+        fail_message = fmt::format("replica '{}' of release '{}' closed the connection without "
+                                   "a response",
+                                   upstream_id, release);
+        break;
+      }
+      SetTried(&tried, replica);
       fail_status = 502;
       fail_message = fmt::format("cannot connect to replica '{}' of release '{}'", upstream_id,
                                  release);
       continue;
     }
     MarkDown(t.get(), backend, replica, false);
-    std::string key = EndpointKey(t->endpoints[backend][replica]);
+    ReplicaInFlight at_replica(t->in_flight[backend][replica].get());
+    const std::string& key = t->keys[backend][replica];
     Watch watch(this, &conn->socket);
     watch.Arm(options.read_timeout);
     std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
@@ -551,6 +616,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
       if (ec && !got_bytes && reused && !watch.fired) {
         idle.erase(key);
         same_replica = replica;
+        maybe_processed = true;
         continue;
       }
       if (watch.fired) {
@@ -588,15 +654,15 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
                         (client_http10 && (response.body == BodyKind::kChunked ||
                                            response.body == BodyKind::kUntilClose));
     bool capture = pair && IsJsonContentType(FindField(response.fields, "content-type"));
-    std::string client_head =
-        ClientHead(response, chunk_encode || forward_chunked, close_client,
-                   client_http10 && !close_client, request_id, release);
+    std::string& client_head = scratch.client_head;
+    BuildClientHead(response, chunk_encode || forward_chunked, close_client,
+                    client_http10 && !close_client, request_id, release, &client_head);
     conn->buffer.Consume(response.head_bytes);
     Outcome outcome{response.status, !close_client};
     uint64_t remaining = response.content_length;
     uint64_t total = 0;
     ChunkedDecoder decoder;
-    std::vector<std::string_view> pieces;
+    std::vector<std::string_view>& pieces = scratch.pieces;
     bool upstream_done = response.body == BodyKind::kNone;
     bool upstream_failed = false;
     bool first = true;
@@ -650,7 +716,8 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
         }
       }
       // Build the write: head (first time), then the body bytes.
-      std::vector<asio::const_buffer> out;
+      std::vector<asio::const_buffer>& out = scratch.out;
+      out.clear();
       std::string chunk_header;
       if (first) out.push_back(asio::buffer(client_head));
       if (chunk_encode) {
@@ -716,6 +783,7 @@ asio::awaitable<Worker::Outcome> Worker::Forward(int backend, const std::string&
     co_return outcome;
   }
   if (stopping) co_return Outcome{503, false};
+  if (fail_message.empty()) fail_message = fmt::format("release '{}' has no ready replica", release);
   std::string reply = ErrorResponse(fail_status, fail_message, request_id, !client_keep_alive);
   client_watch.Arm(options.idle_timeout);
   co_await asio::async_write(client, asio::buffer(reply),
@@ -729,17 +797,18 @@ asio::awaitable<void> Worker::Mirror(int backend, std::shared_ptr<const Compiled
   const RouterOptions& options = impl->options;
   ReleaseCounters& counters = *t->counters[backend];
   SteadyTime start = Now();
-  std::vector<bool> tried(t->endpoints[backend].size(), false);
+  uint64_t tried = 0;
   int status = 0;
   bool json = false;
-  for (size_t attempt = 0; attempt < tried.size() && !stopping; ++attempt) {
+  for (size_t attempt = 0; attempt < t->endpoints[backend].size() && !stopping; ++attempt) {
     int replica = PickReplica(t.get(), backend, tried);
     if (replica < 0) break;
-    tried[replica] = true;
+    SetTried(&tried, replica);
     bool reused = false;  // Fresh connections: a stale pooled one would need a retry.
     std::unique_ptr<UpstreamConnection> conn =
-        co_await Connect(t->endpoints[backend][replica], &reused);
+        co_await Connect(t->endpoints[backend][replica], t->keys[backend][replica], &reused);
     if (!conn) continue;
+    ReplicaInFlight at_replica(t->in_flight[backend][replica].get());
     Watch watch(this, &conn->socket);
     watch.Arm(options.read_timeout);
     error_code ec;
@@ -807,7 +876,7 @@ asio::awaitable<void> Worker::Mirror(int backend, std::shared_ptr<const Compiled
       pair->mirror_ok = json;
       if (response.keep_alive && response.body != BodyKind::kUntilClose &&
           conn->buffer.empty() && !watch.fired) {
-        PutIdle(EndpointKey(t->endpoints[backend][replica]), std::move(conn));
+        PutIdle(t->keys[backend][replica], std::move(conn));
       }
       pair->Finish();
       co_return;
@@ -834,7 +903,8 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
   }
   Watch watch(this, &client);
   Buffer in;
-  std::string head_out, body, error;
+  std::string head_out, body, error, request_id, method;
+  Scratch scratch;
   RequestHead request;
   while (!stopping) {
     // Read a request head: idle timeout until its first byte, then the
@@ -882,6 +952,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
       co_return;
     }
     SteadyTime start = Now();
+    coarse_now = start;
     Refresh();
     std::shared_ptr<const CompiledTable> t = table;
 
@@ -923,42 +994,14 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     // The head for the upstream, built now: the views into `in` die at the
     // next read.
     bool has_request_id = false;
-    std::string request_id(FindField(request.fields, "x-request-id", &has_request_id));
-    if (!has_request_id || request_id.empty()) request_id = NextRequestId();
-    std::string method(request.method);
+    request_id.assign(FindField(request.fields, "x-request-id", &has_request_id));
+    if (!has_request_id || request_id.empty()) NextRequestId(&request_id);
+    method.assign(request.method);
     bool http10 = request.version_minor == 0;
     bool keep_alive = request.keep_alive;
     head_out.clear();
-    fmt::format_to(std::back_inserter(head_out), "{} {} HTTP/1.1\r\n", request.method,
-                   request.target);
-    bool has_host = false;
-    std::string forwarded_for;
-    for (const HeaderField& field : request.fields) {
-      if (IsHopByHop(field.name) || EqualsIgnoreCase(field.name, "content-length") ||
-          EqualsIgnoreCase(field.name, "expect") ||
-          IsListedInConnection(request.fields, field.name)) {
-        continue;
-      }
-      if (EqualsIgnoreCase(field.name, "x-forwarded-for")) {
-        forwarded_for = fmt::format("{}{}{}", forwarded_for, forwarded_for.empty() ? "" : ", ",
-                                    field.value);
-        continue;
-      }
-      if (EqualsIgnoreCase(field.name, "host")) has_host = true;
-      head_out.append(field.name);
-      head_out.append(": ");
-      head_out.append(field.value);
-      head_out.append("\r\n");
-    }
-    if (!has_host && backend >= 0 && !t->table.backends[backend].upstreams.empty()) {
-      const Upstream& u = t->table.backends[backend].upstreams[0];
-      fmt::format_to(std::back_inserter(head_out), "Host: {}:{}\r\n", u.host, u.port);
-    }
-    if (!has_request_id) fmt::format_to(std::back_inserter(head_out), "X-Request-Id: {}\r\n", request_id);
-    if (!remote.empty()) {
-      fmt::format_to(std::back_inserter(head_out), "X-Forwarded-For: {}{}{}\r\n", forwarded_for,
-                     forwarded_for.empty() ? "" : ", ", remote);
-    }
+    BuildUpstreamHead(request, request_id, !has_request_id, remote,
+                      backend >= 0 ? std::string_view(t->default_hosts[backend]) : "", &head_out);
     BodyKind body_kind = request.body;
     uint64_t content_length = request.content_length;
     bool expect_continue = request.expect_continue;
@@ -1027,10 +1070,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
       client.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
-    if (!body.empty() || body_kind != BodyKind::kNone) {
-      fmt::format_to(std::back_inserter(head_out), "Content-Length: {}\r\n", body.size());
-    }
-    head_out.append("\r\n");
+    FinishUpstreamHead(body.size(), body_kind != BodyKind::kNone, &head_out);
 
     if (refuse_status != 0) {
       if (refuse_status == 400) impl->bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -1045,7 +1085,7 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     // Mirror a share of the requests to the shadow release.
     std::shared_ptr<MirrorPair> pair;
     if (t->mirror >= 0 && t->mirror != backend && body.size() <= options.mirror_max_body_bytes &&
-        mirror_sampler.Next()) {
+        t == table && mirror_samplers[backend].Next()) {
       pair = std::make_shared<MirrorPair>();
       pair->shadow = t->counters[t->mirror];
       pair->shard = index;
@@ -1056,14 +1096,15 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
     counters.AddInFlight(index, 1);
     watch.Disarm();  // Forward arms it for each write; the model may take its time.
     Outcome outcome = co_await Forward(backend, head_out, body, method, http10, keep_alive,
-                                       request_id, client, watch, pair);
+                                       request_id, client, watch, pair, scratch);
     counters.AddInFlight(index, -1);
     if (pair) pair->Finish();
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Now() - start).count();
-    counters.RecordResponse(index, outcome.status, static_cast<uint64_t>(micros),
-                            std::chrono::duration_cast<std::chrono::seconds>(
-                                Now().time_since_epoch())
-                                .count());
+    SteadyTime end = Now();
+    coarse_now = end;
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+    counters.RecordResponse(
+        index, outcome.status, static_cast<uint64_t>(micros),
+        std::chrono::duration_cast<std::chrono::seconds>(end.time_since_epoch()).count());
     if (!outcome.keep_client) {
       client.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
@@ -1097,8 +1138,15 @@ Status Router::SetTable(RoutingTable table) {
       }
       endpoints.push_back(*endpoint);
     }
+    std::vector<std::string> keys;
+    for (const tcp::endpoint& endpoint : endpoints) keys.push_back(EndpointKey(endpoint));
+    compiled->keys.push_back(std::move(keys));
     compiled->endpoints.push_back(std::move(endpoints));
     compiled->weights.push_back(backend.weight);
+    compiled->default_hosts.push_back(
+        backend.upstreams.empty()
+            ? std::string()
+            : fmt::format("{}:{}", backend.upstreams[0].host, backend.upstreams[0].port));
   }
   for (size_t i = 0; i < table.backends.size(); ++i) {
     if (table.backends[i].release == table.mirror_release && table.mirror_percent > 0) {
@@ -1113,6 +1161,14 @@ Status Router::SetTable(RoutingTable table) {
       if (!counters) counters = std::make_shared<ReleaseCounters>(impl_->thread_count);
       compiled->counters.push_back(counters);
     }
+    for (const auto& keys : compiled->keys) {
+      auto& in_flight = compiled->in_flight.emplace_back();
+      for (const std::string& key : keys) {
+        auto& counter = impl_->replica_in_flight[key];
+        if (!counter) counter = std::make_shared<std::atomic<int64_t>>(0);
+        in_flight.push_back(counter);
+      }
+    }
     impl_->table = std::move(compiled);
     impl_->table_version.fetch_add(1, std::memory_order_acq_rel);
   }
@@ -1120,6 +1176,14 @@ Status Router::SetTable(RoutingTable table) {
 }
 
 RoutingTable Router::table() const { return impl_->CurrentTable()->table; }
+
+int64_t Router::InFlight(const std::string& host, int port) const {
+  Result<tcp::endpoint> endpoint = ResolveEndpoint(host, port);
+  if (!endpoint) return 0;
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->replica_in_flight.find(EndpointKey(*endpoint));
+  return it == impl_->replica_in_flight.end() ? 0 : it->second->load(std::memory_order_relaxed);
+}
 
 Snapshot Router::Stats() const {
   Snapshot snapshot;
@@ -1153,6 +1217,7 @@ Snapshot Router::Stats() const {
     if (!snapshot.Find(name)) add(name, nullptr);
   }
   snapshot.bad_requests = impl_->bad_requests.load(std::memory_order_relaxed);
+  std::lock_guard lock(impl_->mutex);
   for (const auto& worker : impl_->workers) {
     snapshot.connections_accepted += worker->accepted.load(std::memory_order_relaxed);
     snapshot.connections_open += worker->open.load(std::memory_order_relaxed);
@@ -1194,6 +1259,7 @@ Result<int> Router::Start(const std::string& address) {
   }
   // One listening socket per thread on the same port (SO_REUSEPORT): the
   // kernel spreads connections and no thread hands sockets to another.
+  std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < impl_->thread_count; ++i) {
     auto worker = std::make_unique<Worker>(impl_.get(), i);
     error_code error;
@@ -1208,16 +1274,15 @@ Result<int> Router::Start(const std::string& address) {
     }
     if (!error) worker->acceptor.bind(endpoint, error);
     if (!error) worker->acceptor.listen(asio::socket_base::max_listen_connections, error);
-    if (error) {
-      impl_->workers.clear();
-      return Fail("cannot listen on {}: {}", address, error.message());
-    }
+    if (error) return Fail("cannot listen on {}: {}", address, error.message());
     if (i == 0) endpoint.port(worker->acceptor.local_endpoint().port());
-    impl_->workers.push_back(std::move(worker));
+    workers.push_back(std::move(worker));
   }
+  std::lock_guard lock(impl_->mutex);
+  impl_->workers = std::move(workers);
   for (auto& worker : impl_->workers) {
     Worker* w = worker.get();
-    w->Refresh();
+    w->RefreshLocked();
     w->StartSweep();
     asio::co_spawn(w->io, w->Accept(), asio::detached);
     impl_->threads.emplace_back([w] { w->io.run(); });
@@ -1231,13 +1296,21 @@ void Router::Stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
   }
-  for (auto& worker : impl_->workers) {
-    Worker* w = worker.get();
-    asio::post(w->io, [w] { w->Shutdown(); });
+  // Only Start and Stop touch the workers' list itself, and both ran under
+  // the mutex or before this point; Stats reads it under the mutex.
+  std::vector<Worker*> workers;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto& worker : impl_->workers) workers.push_back(worker.get());
   }
+  for (Worker* w : workers) asio::post(w->io, [w] { w->Shutdown(); });
   for (std::thread& thread : impl_->threads) thread.join();
   impl_->threads.clear();
-  impl_->workers.clear();
+  std::vector<std::unique_ptr<Worker>> finished;
+  {
+    std::lock_guard lock(impl_->mutex);
+    finished.swap(impl_->workers);
+  }
 }
 
 }  // namespace tauon::router

@@ -93,6 +93,13 @@ class Router {
   Status SetTable(RoutingTable table);
   RoutingTable table() const;
 
+  // Requests being answered by the replica at host:port now (primary and
+  // mirrored, whichever table they started under); 0 for an unknown one.
+  // For a graceful stop: take the replica out of the table, wait for 0, then
+  // signal it. Pooled idle connections to a replica that left the table are
+  // closed within 100 ms.
+  int64_t InFlight(const std::string& host, int port) const;
+
   // Cumulative statistics of every release seen since the router was created.
   Snapshot Stats() const;
 

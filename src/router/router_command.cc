@@ -69,8 +69,7 @@ Result<Backend> ParseReleaseSpec(std::string_view spec) {
     rest.remove_prefix(comma + 1);
     if (rest.empty()) return bad("trailing ','");
   }
-  if (backend.upstreams.empty()) return bad("no replica");
-  return backend;
+  return backend;  // No replica ("canary=0:") is allowed: its requests get 503.
 }
 
 Result<std::pair<std::string, double>> ParseMirrorSpec(std::string_view spec) {

@@ -26,6 +26,7 @@ struct RouterCommandOptions {
 
 // "canary@digits@4=10:127.0.0.1:9001,127.0.0.1:9002" -> release "canary",
 // version "digits@4", weight 10, two replicas named by their addresses.
+// "canary=0:" is a release without replicas.
 Result<Backend> ParseReleaseSpec(std::string_view spec);
 // "shadow:25" -> {"shadow", 25}.
 Result<std::pair<std::string, double>> ParseMirrorSpec(std::string_view spec);
