@@ -104,6 +104,20 @@ Answer<json> ModelLineageJson(store::Store& store, const std::string& ref) {
                   {"run", *run},
                   {"alias_history", json::array()},
                   {"deployments", json::array()}};
+  Result<std::vector<store::ReleaseRecord>> releases =
+      store.ListReleasesOfModel(found->version.name, found->version.version);
+  if (!releases) return std::unexpected(Problem{500, releases.error().message});
+  for (const store::ReleaseRecord& release : *releases) {
+    auto time = [](const std::optional<TimePoint>& t) { return t ? json(FormatTime(*t)) : json(); };
+    lineage["deployments"].push_back({{"environment", release.environment},
+                                      {"release", release.id},
+                                      {"phase", release.phase},
+                                      {"reason", release.reason},
+                                      {"created_by", release.created_by},
+                                      {"created_at", FormatTime(release.created_at)},
+                                      {"live_at", time(release.live_at)},
+                                      {"finished_at", time(release.finished_at)}});
+  }
   for (const store::AliasRecord& move : *history) {
     if (move.version != found->version.version) continue;
     lineage["alias_history"].push_back(

@@ -170,7 +170,18 @@ int ModelLineageCommand(const fs::path& data_dir, const std::string& ref, bool a
     fmt::print("alias    @{} set {} by {}\n", move["alias"].get<std::string>(),
                move["set_at"].get<std::string>(), move["set_by"].get<std::string>());
   }
-  fmt::print("deployed nowhere yet\n");
+  if ((*lineage)["deployments"].empty()) fmt::print("deployed nowhere yet\n");
+  for (const json& release : (*lineage)["deployments"]) {
+    std::string line = fmt::format("deployed {} release {}, {} (by {}, {})",
+                                   release["environment"].get<std::string>(),
+                                   release["release"].dump(), release["phase"].get<std::string>(),
+                                   release["created_by"].get<std::string>(),
+                                   release["created_at"].get<std::string>());
+    if (!release["reason"].get<std::string>().empty()) {
+      line += ": " + release["reason"].get<std::string>();
+    }
+    fmt::print("{}\n", line);
+  }
   return kExitOk;
 }
 

@@ -129,6 +129,15 @@ Result<std::vector<ReleaseRecord>> Store::ListReleases(const std::string& enviro
   return Collect<ReleaseRecord>(*query, ReadRelease);
 }
 
+Result<std::vector<ReleaseRecord>> Store::ListReleasesOfModel(const std::string& name,
+                                                               int version) {
+  Result<Statement> query = db_->Prepare(fmt::format(
+      "SELECT {} FROM releases WHERE model = ? AND version = ? ORDER BY id", kReleaseColumns));
+  if (!query) return std::unexpected(query.error());
+  query->Bind(1, name).Bind(2, version);
+  return Collect<ReleaseRecord>(*query, ReadRelease);
+}
+
 Result<std::vector<ReleaseRecord>> Store::ActiveReleases() {
   Result<Statement> query = db_->Prepare(fmt::format(
       "SELECT {} FROM releases WHERE phase IN ('starting', 'canary', 'live') ORDER BY id", kReleaseColumns));

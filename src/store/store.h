@@ -145,6 +145,8 @@ class Store {
   Result<std::optional<ReleaseRecord>> GetRelease(int64_t id);
   // Newest first; at most `limit`.
   Result<std::vector<ReleaseRecord>> ListReleases(const std::string& environment, int limit);
+  // Every release of model version NAME@VERSION, in every environment, oldest first.
+  Result<std::vector<ReleaseRecord>> ListReleasesOfModel(const std::string& name, int version);
   // Releases in phase starting, canary or live, in every environment, oldest first.
   Result<std::vector<ReleaseRecord>> ActiveReleases();
   Status SetReleasePhase(int64_t id, const std::string& phase, const std::string& reason,

@@ -209,3 +209,12 @@ for pid in $NEW_PIDS; do
   expect_true "replica $pid stopped with the server" eval "! is_alive $pid"
 done
 
+
+section "a version's lineage lists its deployments"
+expect_exit 0 tauon model lineage tiny@2 --json
+expect_json "$OUT" '[(r["environment"], r["release"], r["phase"]) for r in d["deployments"]]' \
+  '[["staging", 2, "superseded"], ["staging", 4, "live"]]'
+expect_exit 0 tauon model lineage tiny@2
+expect_match "$OUT" '^deployed staging release 4, live \(by ' "lineage text"
+expect_exit 0 tauon model lineage tiny@3
+expect_match "$OUT" '^deployed staging release 3, superseded \(by .*\): release 4 was deployed before it was done$' "a superseded release's reason"

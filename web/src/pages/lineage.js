@@ -42,7 +42,13 @@ export function render(main, params) {
           Object.keys(model.params || {}).length ? h('p', { class: 'small mono' }, `params ${JSON.stringify(model.params)}`) : null),
         step('Aliases', aliasHistory.length ? h('ul', {}, aliasHistory) : h('p', { class: 'muted' }, 'No alias has pointed here.')),
         step('Deployments', (lineage.deployments || []).length
-          ? h('pre', {}, JSON.stringify(lineage.deployments, null, 2))
+          ? h('table', { class: 'table' }, h('tbody', {}, lineage.deployments.map((d) =>
+            h('tr', {},
+              h('td', {}, d.environment),
+              h('td', {}, `release ${d.release}`),
+              h('td', {}, badge(d.phase)),
+              h('td', {}, localTime(d.created_at)),
+              h('td', { class: 'muted' }, d.reason || `by ${d.created_by}`)))))
           : h('p', { class: 'muted' }, 'Not deployed.'))));
     rendered();
   }).catch((error) => {
