@@ -53,11 +53,12 @@ Result<spec::Pipeline> ReleasePipeline(const store::ReleaseRecord& release) {
 }  // namespace
 
 Controller::Controller(std::filesystem::path data_dir, const Clock& clock, Traffic& traffic,
-                       std::string listen_host)
+                       std::string listen_host, notify::Notifier* notifier)
     : data_dir_(std::move(data_dir)),
       clock_(clock),
       traffic_(traffic),
-      listen_host_(std::move(listen_host)) {
+      listen_host_(std::move(listen_host)),
+      notifier_(notifier) {
   runtime::Supervisor::Hooks hooks;
   hooks.on_change = [this](int64_t release_id) { OnChange(release_id); };
   hooks.on_started = [this](int64_t release_id, const std::string& replica, int pgid,
@@ -81,6 +82,11 @@ Controller::Controller(std::filesystem::path data_dir, const Clock& clock, Traff
   });
 }
 
+void Controller::SetPublicUrl(std::string url) {
+  std::lock_guard lock(mu_);
+  public_url_ = std::move(url);
+}
+
 Controller::~Controller() {
   {
     std::lock_guard lock(mu_);
@@ -102,6 +108,17 @@ void Controller::Event(const std::string& environment, std::optional<int64_t> re
   event.who = std::move(who);
   event.at = clock_.Now();
   (void)store_->AddDeployEvent(event);
+  if (notifier_ && release_id &&
+      (event.what == "live" || event.what == "rolled-back" || event.what == "failed")) {
+    notify::DeployNotice notice;
+    notice.environment = environment;
+    notice.release_id = *release_id;
+    if (auto it = active_.find(*release_id); it != active_.end()) notice.version = it->second.version;
+    notice.event = event.what;
+    notice.why = event.why;
+    if (!public_url_.empty()) notice.url = public_url_ + "/environments/" + environment;
+    notifier_->Notify(notice);
+  }
   fmt::print(stderr, "tauon: {}: {}{}{}\n", environment, event.what,
              release_id ? fmt::format(" release {}", *release_id) : "",
              event.why.empty() ? "" : ": " + event.why);

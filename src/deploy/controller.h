@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "deploy/traffic.h"
+#include "notify/notifier.h"
 #include "router/stats.h"
 #include "spec/pipeline.h"
 #include "runtime/supervisor.h"
@@ -39,8 +40,13 @@ struct DeployRequest {
 class Controller {
  public:
   // `listen_host`: where environments' routers listen ("127.0.0.1", "0.0.0.0").
+  // `notifier` (optional) hears of releases that go live, fail or are rolled back.
   Controller(std::filesystem::path data_dir, const Clock& clock, Traffic& traffic,
-             std::string listen_host);
+             std::string listen_host, notify::Notifier* notifier = nullptr);
+
+  // The server's base URL, for links in notifications (its dashboard's
+  // /environments/NAME page).
+  void SetPublicUrl(std::string url);
   ~Controller();  // Stops every replica.
 
   // At server start: kills replica processes a previous server left behind,
@@ -109,8 +115,10 @@ class Controller {
   const Clock& clock_;
   Traffic& traffic_;
   const std::string listen_host_;
+  notify::Notifier* const notifier_;
 
   std::mutex mu_;  // Guards everything below, and the store.
+  std::string public_url_;
   std::unique_ptr<store::Store> store_;
   std::map<int64_t, Active> active_;            // By release id.
   std::map<std::string, int64_t> serving_;      // Environment -> live release.

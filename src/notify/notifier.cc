@@ -360,6 +360,57 @@ std::string WebhookBody(const RunNotice& notice) {
                    {"url", notice.url}});
 }
 
+// "⚠ production: digits@3 rolled back (release 3)"
+std::string Headline(const DeployNotice& notice) {
+  std::string icon = notice.event == "live" ? "✓" : notice.event == "rolled-back" ? "⚠" : "✗";
+  std::string verb = notice.event == "live"          ? "is live"
+                     : notice.event == "rolled-back" ? "rolled back"
+                                                     : OneLine(notice.event, 40);
+  return fmt::format("{} {}: {} {} (release {})", icon, OneLine(notice.environment),
+                     OneLine(notice.version), verb, notice.release_id);
+}
+
+std::string SlackBody(const DeployNotice& notice) {
+  std::string text = "*" + SlackEscape(Headline(notice)) + "*";
+  if (std::string why = OneLine(notice.why, 500); !why.empty()) text += "\n" + SlackEscape(why);
+  if (std::string url = OneLine(notice.url, 2000); !url.empty()) {
+    text += fmt::format("\n<{}|environment {}>", SlackLinkTarget(url),
+                        SlackEscape(OneLine(notice.environment)));
+  }
+  json blocks = json::array();
+  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}});
+  return DumpJson({{"text", Headline(notice)}, {"blocks", blocks}});
+}
+
+std::string DingTalkBody(const DeployNotice& notice) {
+  std::string headline = Headline(notice);
+  std::string text = fmt::format("#### {}\n\n", headline);
+  if (std::string why = OneLine(notice.why, 500); !why.empty()) text += why + "\n";
+  if (std::string url = OneLine(notice.url, 2000); !url.empty()) {
+    text += fmt::format("\n[Environment {}]({})\n", OneLine(notice.environment), url);
+  }
+  text += "\nSent by tauon\n";
+  return DumpJson({{"msgtype", "markdown"}, {"markdown", {{"title", headline}, {"text", text}}}});
+}
+
+std::string WebhookBody(const DeployNotice& notice) {
+  std::string event = notice.event;
+  std::replace(event.begin(), event.end(), '-', '_');
+  return DumpJson({{"event", "deploy." + event},
+                   {"environment", notice.environment},
+                   {"release", notice.release_id},
+                   {"version", notice.version},
+                   {"why", notice.why},
+                   {"url", notice.url}});
+}
+
+// "run #12", "production release 3": a notice in log lines.
+std::string Label(const Notice& notice) {
+  if (const auto* run = std::get_if<RunNotice>(&notice)) return fmt::format("run #{}", run->run_id);
+  const auto& deploy = std::get<DeployNotice>(notice);
+  return fmt::format("{} release {}", OneLine(deploy.environment), deploy.release_id);
+}
+
 // Percent-encodes everything but RFC 3986's unreserved characters.
 std::string UrlEncode(std::string_view s) {
   std::string out;
@@ -545,7 +596,7 @@ Result<Channel> ParseChannel(std::string_view spec) {
   return channel;
 }
 
-http::ClientRequest BuildRequest(const Channel& channel, const RunNotice& notice, TimePoint now) {
+http::ClientRequest BuildRequest(const Channel& channel, const Notice& notice, TimePoint now) {
   http::ClientRequest request;
   request.method = "POST";
   request.url = channel.url;
@@ -554,15 +605,15 @@ http::ClientRequest BuildRequest(const Channel& channel, const RunNotice& notice
   request.timeout = Duration(5'000);  // Receivers answer at once; shutdown waits for this.
   switch (channel.kind) {
     case Channel::Kind::kSlack:
-      request.body = SlackBody(notice);
+      request.body = std::visit([](const auto& n) { return SlackBody(n); }, notice);
       break;
     case Channel::Kind::kDingTalk:
-      request.body = DingTalkBody(notice);
+      request.body = std::visit([](const auto& n) { return DingTalkBody(n); }, notice);
       if (!channel.secret.empty())
         request.url = DingTalkSignedUrl(channel.url, channel.secret, now);
       break;
     case Channel::Kind::kWebhook:
-      request.body = WebhookBody(notice);
+      request.body = std::visit([](const auto& n) { return WebhookBody(n); }, notice);
       break;
   }
   return request;
@@ -592,7 +643,7 @@ Notifier::~Notifier() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void Notifier::Notify(const RunNotice& notice) {
+void Notifier::Notify(const Notice& notice) {
   if (channels_.empty()) return;
   {
     std::lock_guard lock(mutex_);
@@ -696,7 +747,7 @@ void Notifier::Loop(size_t channel) {
           continue;
         }
         const std::string where =
-            fmt::format("{}: run #{}", channels_[d.channel].Describe(), d.notice.run_id);
+            fmt::format("{}: {}", channels_[d.channel].Describe(), Label(d.notice));
         lines.push_back(d.attempts == 0
                             ? fmt::format("{}: giving up at shutdown before any attempt", where)
                             : fmt::format("{}: giving up at shutdown after {}: {}", where,
@@ -729,7 +780,7 @@ void Notifier::Loop(size_t channel) {
     Duration retry_after(0);
     Outcome outcome = Attempt(delivery, &reason, &retry_after);
     const std::string where =
-        fmt::format("{}: run #{}", channels_[delivery.channel].Describe(), delivery.notice.run_id);
+        fmt::format("{}: {}", channels_[delivery.channel].Describe(), Label(delivery.notice));
     const int attempts = delivery.attempts + 1;
     lock.lock();
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "http/client.h"
@@ -55,11 +56,23 @@ struct RunNotice {
   std::string url;                        // Link to the run (dashboard or API).
 };
 
+// A deployment that ended one way or another, as notifications tell it.
+struct DeployNotice {
+  std::string environment;
+  int64_t release_id = 0;
+  std::string version;  // "digits-classifier@3"
+  std::string event;    // "live", "rolled-back" or "failed"
+  std::string why;
+  std::string url;  // Link to the environment (API).
+};
+
+using Notice = std::variant<RunNotice, DeployNotice>;
+
 // The HTTP request that delivers `notice` to `channel` (pure: used by the
 // Notifier and by tests): a POST of JSON with User-Agent "tauon" and a 10s
 // timeout. `now` signs DingTalk requests that have a secret. Never throws,
 // whatever the notice holds (invalid UTF-8 is replaced).
-http::ClientRequest BuildRequest(const Channel& channel, const RunNotice& notice, TimePoint now);
+http::ClientRequest BuildRequest(const Channel& channel, const Notice& notice, TimePoint now);
 
 struct NotifierOptions {
   int max_attempts = 5;
@@ -103,7 +116,7 @@ class Notifier {
   ~Notifier();
 
   // Queues `notice` for every channel; never blocks on the network.
-  void Notify(const RunNotice& notice);
+  void Notify(const Notice& notice);
   // Blocks until nothing is queued, backing off or being sent.
   void WaitIdle();
 
@@ -111,7 +124,7 @@ class Notifier {
   using SteadyTime = std::chrono::steady_clock::time_point;
   struct Delivery {
     size_t channel = 0;  // Index into channels_.
-    RunNotice notice;
+    Notice notice;
     int attempts = 0;        // Attempts made so far.
     SteadyTime due;          // Not to be tried before this.
     std::string last_error;  // Why the last attempt failed, for the give-up line.

@@ -204,6 +204,40 @@ TEST(BuildRequestTest, EveryKindPostsJsonAsTauon) {
   }
 }
 
+TEST(BuildRequestTest, DeployNoticesForEachKind) {
+  DeployNotice notice;
+  notice.environment = "production";
+  notice.release_id = 3;
+  notice.version = "digits@3";
+  notice.event = "rolled-back";
+  notice.why = "analysis failed 1 interval in a row: error_rate < 0.01 (error_rate=0.5)";
+  notice.url = "http://localhost:8080/environments/production";
+  json slack = BodyOf(BuildRequest(MakeChannel(Channel::Kind::kSlack, std::string(kSlackUrl)),
+                                   notice, kNow));
+  EXPECT_EQ(slack["text"], "⚠ production: digits@3 rolled back (release 3)");
+  EXPECT_EQ(slack["blocks"][0]["text"]["text"],
+            "*⚠ production: digits@3 rolled back (release 3)*\n"
+            "analysis failed 1 interval in a row: error_rate &lt; 0.01 (error_rate=0.5)\n"
+            "<http://localhost:8080/environments/production|environment production>");
+  json ding = BodyOf(BuildRequest(MakeChannel(Channel::Kind::kDingTalk, "https://oapi.dingtalk.com/robot/send?access_token=t"),
+                                  notice, kNow));
+  EXPECT_EQ(ding["markdown"]["title"], "⚠ production: digits@3 rolled back (release 3)");
+  EXPECT_NE(ding["markdown"]["text"].get<std::string>().find("Sent by tauon"), std::string::npos);
+  json webhook = BodyOf(BuildRequest(MakeChannel(Channel::Kind::kWebhook, "https://example.com/h"),
+                                     notice, kNow));
+  EXPECT_EQ(webhook, (json{{"event", "deploy.rolled_back"},
+                           {"environment", "production"},
+                           {"release", 3},
+                           {"version", "digits@3"},
+                           {"why", notice.why},
+                           {"url", notice.url}}));
+  notice.event = "live";
+  notice.why = "";
+  EXPECT_EQ(BodyOf(BuildRequest(MakeChannel(Channel::Kind::kSlack, std::string(kSlackUrl)), notice,
+                                kNow))["text"],
+            "✓ production: digits@3 is live (release 3)");
+}
+
 TEST(BuildRequestTest, SlackHasOneLineTextAndAMrkdwnSection) {
   http::ClientRequest request =
       BuildRequest(MakeChannel(Channel::Kind::kSlack, std::string(kSlackUrl)), FailedRun(), kNow);

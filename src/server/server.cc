@@ -70,7 +70,8 @@ int Serve(const ServeOptions& options) {
   // Environments' routers listen where the server does.
   SystemClock clock;
   deploy::RouterTraffic traffic;
-  auto controller = std::make_unique<deploy::Controller>(data_dir, clock, traffic, host);
+  auto controller = std::make_unique<deploy::Controller>(data_dir, clock, traffic, host,
+                                                        notifier.get());
   if (Status recovered = controller->Recover(); !recovered) {
     fmt::print(stderr, "tauon: error: {}\n", recovered.error().message);
     return 1;
@@ -89,6 +90,7 @@ int Serve(const ServeOptions& options) {
   if (host.empty()) host = "0.0.0.0";
   const std::string url = fmt::format("http://{}:{}", host, *port);
   dispatcher.Start(options.public_url.empty() ? url : options.public_url);
+  controller->SetPublicUrl(options.public_url.empty() ? url : options.public_url);
   watcher.Start();
   fmt::print(stderr, "tauon: serving on {} (data in {}, up to {} job{} at once)\n", url,
              data_dir.string(), dispatch.max_jobs, dispatch.max_jobs == 1 ? "" : "s");

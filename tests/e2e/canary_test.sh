@@ -81,7 +81,31 @@ EOF
   LOAD_PID=$!
 }
 
-start_server
+# A webhook receiver for the deploy notifications.
+write "$E2E_TMP/receiver.py" <<'PYEOF'
+import http.server, sys, threading
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with open(sys.argv[1], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+open(sys.argv[2] + ".tmp", "w").write(str(server.server_address[1]))
+__import__("os").rename(sys.argv[2] + ".tmp", sys.argv[2])
+threading.Timer(240, server.shutdown).start()  # Bounded lifetime.
+server.serve_forever()
+PYEOF
+NOTICES="$E2E_TMP/notices.jsonl"
+start_bg receiver "$PY" "$E2E_TMP/receiver.py" "$NOTICES" "$E2E_TMP/receiver.port"
+kill_at_exit "$E2E_TMP/receiver.py"
+wait_for 10 "the receiver to listen" test -s "$E2E_TMP/receiver.port"
+
+start_server --notify "webhook=http://127.0.0.1:$(cat "$E2E_TMP/receiver.port")/hook"
 section "the first release has no stable release to compare with: it goes live"
 expect_exit 0 tauon_remote deploy production --model clf@1
 expect_contains "$OUT" "release 1 is live in production: clf@1"
@@ -126,6 +150,12 @@ gone() {
   [[ $(jget "$BODY" '[r["release"] for r in d["replicas"]]') == "[2, 2]" ]]
 }
 wait_for 10 "the canary's replicas to stop" gone
+rolled_back_notice() { grep -q '"event":"deploy.rolled_back"' "$NOTICES" 2>/dev/null; }
+wait_for 10 "the rollback's notification" rolled_back_notice
+expect_json <(grep '"event":"deploy.rolled_back"' "$NOTICES" | head -1) \
+  'd["environment"], d["release"], d["version"], d["why"].startswith("analysis failed 1 interval in a row: error_rate < 0.05"), d["url"] == "'"$SERVER_URL"'/environments/production"' \
+  '["production", 3, "clf@3", true, true]'
+expect_contains "$NOTICES" '"event":"deploy.live","release":2' "the notification of release 2 going live"
 
 section "a canary that crash-loops is rolled back"
 expect_exit 1 tauon_remote deploy production --model clf@4 --timeout 60s
