@@ -362,7 +362,7 @@ Result<int64_t> Controller::Deploy(const DeployRequest& request) {
     (void)store_->SetReleasePhase(other_id, "superseded", why, clock_.Now());
     Event(request.environment, other_id, "superseded", why);
     RouteEnvironment(request.environment);
-    supervisor_->Stop(other_id, kDrain);
+    Drain(other_id);
   }
   (void)store_->SetDesiredRelease(request.environment, release.id);
   return release.id;

@@ -75,9 +75,11 @@ class Controller {
   Result<std::string> Abort(const std::string& environment, const std::string& who);
 
  private:
-  // Old replicas keep answering this long after traffic left them, so that
-  // requests already sent to them finish before they get SIGTERM.
-  static constexpr Duration kDrain{1000};
+  // A release out of the routing table keeps its replicas until the router
+  // has no request in flight to them (at least kMinDrain, for clients of
+  // pooled connections; at most kMaxDrain), then they get SIGTERM.
+  static constexpr Duration kMinDrain{200};
+  static constexpr Duration kMaxDrain{30'000};
 
   // A release the supervisor runs.
   struct Active {
@@ -102,6 +104,9 @@ class Controller {
   void StartCanary(Active& canary);
   void NextStep(Active& canary, const std::string& who);
   void RollBack(Active& release, const std::string& reason, const std::string& who);
+  // Stops `release_id`'s replicas once drained (see kMinDrain); Tick() checks.
+  void Drain(int64_t release_id);
+  void StopDrained(TimePoint now);
   void AnalyzeInterval(Active& canary, TimePoint now);
   Active* InProgress(const std::string& environment);
   void RouteEnvironment(const std::string& environment);
@@ -123,6 +128,7 @@ class Controller {
   std::map<int64_t, Active> active_;            // By release id.
   std::map<std::string, int64_t> serving_;      // Environment -> live release.
   std::map<std::string, std::string> routed_;   // Environment -> last routing, to skip repeats.
+  std::map<int64_t, TimePoint> draining_;  // Release -> when it left the routing table.
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;
   std::condition_variable wake_;  // Ends the ticker's wait when shutting down.

@@ -71,7 +71,7 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
     const std::string reason = fmt::format("replaced by release {}", release.id);
     (void)store_->SetReleasePhase(*previous, "superseded", reason, clock_.Now());
     Event(release.environment, *previous, "superseded", reason);
-    supervisor_->Stop(*previous, kDrain);
+    Drain(*previous);
   }
 }
 
@@ -119,7 +119,11 @@ void Controller::RollBack(Active& active, const std::string& reason, const std::
     (void)store_->SetDesiredRelease(release.environment, s->second);
   }
   Event(release.environment, release.id, was_canary ? "rolled-back" : "failed", reason, who);
-  supervisor_->Stop(release.id, was_canary ? kDrain : Duration(0));
+  if (was_canary) {
+    Drain(release.id);
+  } else {
+    supervisor_->Stop(release.id);
+  }
 }
 
 void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
@@ -162,8 +166,34 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   }
 }
 
+void Controller::Drain(int64_t release_id) { draining_.emplace(release_id, clock_.Now()); }
+
+void Controller::StopDrained(TimePoint now) {
+  for (auto it = draining_.begin(); it != draining_.end();) {
+    const auto [id, since] = *it;
+    bool idle = now - since >= kMaxDrain;
+    if (!idle && now - since >= kMinDrain) {
+      idle = true;
+      auto active = active_.find(id);
+      for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(id)) {
+        if (active != active_.end() &&
+            traffic_.InFlight(active->second.release.environment, "127.0.0.1", replica.port) > 0) {
+          idle = false;
+        }
+      }
+    }
+    if (idle) {
+      supervisor_->Stop(id);
+      it = draining_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void Controller::Tick() {
   const TimePoint now = clock_.Now();
+  StopDrained(now);
   // Collected first: going live or rolling back changes active_'s entries.
   std::vector<int64_t> in_progress;
   for (const auto& [id, active] : active_) {

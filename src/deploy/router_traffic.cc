@@ -69,6 +69,13 @@ std::optional<router::Snapshot> RouterTraffic::Sample(const std::string& environ
   return it->second->Stats();
 }
 
+int64_t RouterTraffic::InFlight(const std::string& environment, const std::string& host,
+                                int port) const {
+  std::lock_guard lock(mu_);
+  auto it = routers_.find(environment);
+  return it == routers_.end() ? 0 : it->second->InFlight(host, port);
+}
+
 nlohmann::json RouterTraffic::Describe(const std::string& environment) const {
   std::optional<router::Snapshot> stats = Sample(environment);
   if (!stats) return nullptr;

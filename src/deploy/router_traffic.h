@@ -25,6 +25,8 @@ class RouterTraffic final : public Traffic {
   // Every environment's router statistics in Prometheus text format.
   std::string PrometheusText() const;
   std::optional<router::Snapshot> Sample(const std::string& environment) const override;
+  int64_t InFlight(const std::string& environment, const std::string& host,
+                   int port) const override;
 
  private:
   const router::RouterOptions options_;

@@ -40,6 +40,10 @@ class Traffic {
   // What the environment's traffic looks like now (requests, errors,
   // latency per release), for status; null when unknown.
   virtual nlohmann::json Describe(const std::string& environment) const = 0;
+  // Requests the environment's router is sending to host:port now (for a
+  // graceful stop: 0 once a replica out of the routing table is idle).
+  virtual int64_t InFlight(const std::string& environment, const std::string& host,
+                           int port) const = 0;
   // The environment's cumulative traffic statistics now, per release label
   // (the canary analysis diffs two of them); nullopt when unknown.
   virtual std::optional<router::Snapshot> Sample(const std::string& environment) const = 0;
