@@ -10,10 +10,19 @@ source "$(dirname "$0")/lib.sh"
 
 make_repo "$E2E_TMP/tiny"
 write "$REPO/serve.py" <<'EOF'
-import http.server, json, os
+import http.server, json, os, time
 answer = open(os.path.join(os.environ["TAUON_MODEL_DIR"], "answer.txt")).read().strip()
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/stream":  # A slow streamed answer: 6 lines over 3 s.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            for i in range(6):
+                self.wfile.write(f"{answer} line {i}\n".encode())
+                self.wfile.flush()
+                time.sleep(0.5)
+            return
         body = json.dumps({"answer": answer, "replica": os.environ["TAUON_REPLICA"],
                            "model": os.environ["TAUON_MODEL"]}).encode()
         self.send_response(200)
@@ -128,11 +137,17 @@ while time.time() < end and sum(codes.values()) < 3000:
 print(codes)
 EOF
 LOAD=$!
+# A streamed answer that outlives the switch: the old replica answers it to the end.
+curl -sS --max-time 20 "http://127.0.0.1:$ENV_PORT/stream" >"$E2E_TMP/stream.txt" 2>&1 &
+STREAM=$!
 sleep 1
 OUT=$(tauon_remote deploy staging --model tiny@2 2>&1)
 expect_contains "$OUT" "release 2 is live in staging: tiny@2"
 wait $LOAD
 expect_match "$(cat "$E2E_TMP/load.txt")" "^\{200: [0-9]+\}$" "every request during the replacement answered 200"
+wait $STREAM
+expect_eq "42 line 0 42 line 1 42 line 2 42 line 3 42 line 4 42 line 5" "$(tr '\n' ' ' <"$E2E_TMP/stream.txt" | sed 's/ $//')" \
+  "a stream started before the switch ends on the old release"
 expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/")" '"answer": "43"'
 api_json /api/v1/environments/staging
 expect_json "$BODY" '[(r["id"], r["phase"]) for r in d["releases"]]' '[[2, "live"], [1, "superseded"]]'
