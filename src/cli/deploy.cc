@@ -122,11 +122,17 @@ void PrintDetail(const json& environment) {
 }  // namespace
 
 int DeployCommand(const Remote& remote, const DeployOptions& options) {
-  json body = {{"model", options.model}};
-  if (!options.repo.empty()) body["repo"] = options.repo;
+  json body = json::object();
+  if (options.rollback) {
+    if (!options.to.empty()) body["to"] = options.to;
+  } else {
+    body["model"] = options.model;
+    if (!options.repo.empty()) body["repo"] = options.repo;
+  }
   if (const char* user = getenv("USER"); user && *user) body["by"] = user;
   const std::string path = "/api/v1/environments/" + http::PercentEncode(options.environment);
-  Result<json> started = CallApi(remote, "POST", path + "/deploy", body);
+  Result<json> started =
+      CallApi(remote, "POST", path + (options.rollback ? "/rollback" : "/deploy"), body);
   if (!started) return Failed(kExitFailed, "{}", started.error().message);
   const int64_t release = (*started)["release"].get<int64_t>();
   if (!options.wait) {
@@ -139,7 +145,8 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
     return kExitOk;
   }
   if (!options.json) {
-    fmt::print("deploying {} to {}: release {}\n", Version(*started), options.environment, release);
+    fmt::print("{} {} to {}: release {}\n", options.rollback ? "rolling back to" : "deploying",
+               Version(*started), options.environment, release);
   }
   // Polls the environment, printing each replica's changes, until the
   // release serves or will never serve.

@@ -16,6 +16,9 @@ struct DeployOptions {
   bool wait = true;   // Until the release is live or failed, printing its progress.
   Duration timeout{300'000};
   bool json = false;
+  // tauon rollback: deploy again the version served before (or `to`).
+  bool rollback = false;
+  std::string to;
 };
 int DeployCommand(const Remote& remote, const DeployOptions& options);
 

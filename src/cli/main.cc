@@ -416,6 +416,19 @@ int main(int argc, char** argv) {
       });
     });
   }
+  tauon::cli::DeployOptions rollback;
+  rollback.rollback = true;
+  bool rollback_no_wait = false;
+  CLI::App* rollback_cmd = app.add_subcommand(
+      "rollback", "Deploy again the version an environment served before (or --to VERSION)");
+  rollback_cmd->add_option("environment", rollback.environment, "The environment")->required();
+  rollback_cmd->add_option("--to", rollback.to, "VERSION or NAME@VERSION (default: the one before)");
+  rollback_cmd->add_flag("--no-wait", rollback_no_wait, "Return once the release has started");
+  rollback_cmd->add_flag("--json", rollback.json, "Print the environment as JSON at the end");
+  actions.emplace_back(rollback_cmd, [&] {
+    rollback.wait = !rollback_no_wait;
+    remote([&](const tauon::cli::Remote& r) { return tauon::cli::DeployCommand(r, rollback); });
+  });
   std::string status_environment;
   bool status_json = false;
   CLI::App* status_cmd = app.add_subcommand(

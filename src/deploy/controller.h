@@ -70,6 +70,12 @@ class Controller {
   // A canary in progress moves to its next step now (the last step: it
   // becomes the stable release). Fails when no canary is in progress.
   Result<std::string> Promote(const std::string& environment, const std::string& who);
+  // Deploys again the version an earlier release of the environment served:
+  // `to` is a version of the current model ("3" or "NAME@3"), or empty for
+  // the release before the current one. Through Deploy(): the environment's
+  // strategy applies. Returns the new release's id.
+  Result<int64_t> Rollback(const std::string& environment, const std::string& to,
+                           const std::string& who);
   // A release in progress (starting or canary) is rolled back: all traffic
   // on the stable release at once, its replicas stopped, marked failed.
   Result<std::string> Abort(const std::string& environment, const std::string& who);

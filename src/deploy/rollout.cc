@@ -66,6 +66,18 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
   (void)store_->SetDesiredRelease(release.environment, release.id);
   Event(release.environment, release.id, "live", why, who);
   RouteEnvironment(release.environment);
+  // The aliases that choose the gates' baseline follow completed rollouts.
+  if (release.environment == "staging" || release.environment == "production") {
+    Result<std::map<std::string, int>> aliases = store_->GetModelAliases(release.model);
+    if (aliases && (!aliases->contains(release.environment) ||
+                    aliases->at(release.environment) != release.version)) {
+      (void)store_->SetModelAlias(release.model, release.environment, release.version,
+                                  clock_.Now(), "tauon");
+      Event(release.environment, release.id, "alias",
+            fmt::format("{}@{} now points to version {}", release.model, release.environment,
+                        release.version));
+    }
+  }
   if (previous) {
     if (auto p = active_.find(*previous); p != active_.end()) p->second.release.phase = "superseded";
     const std::string reason = fmt::format("replaced by release {}", release.id);
@@ -249,6 +261,47 @@ Result<std::string> Controller::Promote(const std::string& environment, const st
                        it->second.settings.canary->steps[it->second.step].weight);
   }
   return fmt::format("release {} promoted: it serves 100% of traffic", id);
+}
+
+Result<int64_t> Controller::Rollback(const std::string& environment, const std::string& to,
+                                     const std::string& who) {
+  DeployRequest request;
+  request.environment = environment;
+  request.who = who;
+  {
+    std::lock_guard lock(mu_);
+    if (const Active* active = InProgress(environment)) {
+      return Fail("release {} is in progress in '{}': roll it back with tauon abort {}",
+                  active->release.id, environment, environment);
+    }
+    auto serving = serving_.find(environment);
+    if (serving == serving_.end()) return Fail("environment '{}' has no live release", environment);
+    Result<std::vector<store::ReleaseRecord>> releases = store_->ListReleases(environment, 1000);
+    if (!releases) return std::unexpected(releases.error());
+    const store::ReleaseRecord* current = nullptr;
+    for (const store::ReleaseRecord& release : *releases) {
+      if (release.id == serving->second) current = &release;
+    }
+    if (!current) return Fail("environment '{}' has no live release", environment);
+    if (!to.empty()) {
+      request.model = to.find('@') == std::string::npos ? current->model + "@" + to : to;
+    } else {
+      // The newest release before the current one that served, of another version.
+      for (const store::ReleaseRecord& release : *releases) {
+        if (release.id < current->id && release.live_at &&
+            (release.model != current->model || release.version != current->version)) {
+          request.model = fmt::format("{}@{}", release.model, release.version);
+          break;
+        }
+      }
+      if (request.model.empty()) {
+        return Fail("environment '{}' has served no other version to roll back to", environment);
+      }
+    }
+    Event(environment, current->id, "rollback", fmt::format("to {} (asked by {})", request.model, who),
+          who);
+  }
+  return Deploy(request);
 }
 
 Result<std::string> Controller::Abort(const std::string& environment, const std::string& who) {

@@ -29,6 +29,7 @@ void DeployApi::Register(http::Server& server) {
   route("POST", "/api/v1/environments/{name}/deploy", &DeployApi::Deploy);
   route("POST", "/api/v1/environments/{name}/promote", &DeployApi::Promote);
   route("POST", "/api/v1/environments/{name}/abort", &DeployApi::Abort);
+  route("POST", "/api/v1/environments/{name}/rollback", &DeployApi::Rollback);
   route("GET", "/api/v1/environments/{name}/replicas/{replica}/logs", &DeployApi::ReplicaLog);
 }
 
@@ -116,6 +117,29 @@ Response DeployApi::Abort(const Request& request) {
   return Act(request, [this](const std::string& environment, const std::string& who) {
     return controller_.Abort(environment, who);
   });
+}
+
+Response DeployApi::Rollback(const Request& request) {
+  json body = request.body.empty() ? json::object()
+                                   : json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return Response::Error(400, "the request body must be a JSON object");
+  for (const char* field : {"to", "by"}) {
+    if (body.contains(field) && !body[field].is_string()) {
+      return Response::Error(400, fmt::format("'{}' must be a string", field));
+    }
+  }
+  const std::string& name = request.params.at("name");
+  std::string who = body.value("by", "");
+  if (who.empty()) who = "admin";
+  Result<std::optional<json>> environment = controller_.Environment(name);
+  if (!environment) return Response::Error(500, environment.error().message);
+  if (!*environment) return Response::Error(404, fmt::format("no environment '{}'", name));
+  Result<int64_t> release = controller_.Rollback(name, body.value("to", ""), who);
+  if (!release) return Response::Error(409, release.error().message);
+  environment = controller_.Environment(name);
+  json out = environment && *environment ? **environment : json::object();
+  out["release"] = *release;
+  return Response::Json(202, out);
 }
 
 Response DeployApi::ReplicaLog(const Request& request) {

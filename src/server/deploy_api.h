@@ -24,6 +24,7 @@ class DeployApi {
   http::Response ReplicaLog(const http::Request& request);
   http::Response Promote(const http::Request& request);
   http::Response Abort(const http::Request& request);
+  http::Response Rollback(const http::Request& request);
   // Promote and Abort: `action` on the environment, then the environment.
   http::Response Act(const http::Request& request,
                      const std::function<Result<std::string>(const std::string&,

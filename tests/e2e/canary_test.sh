@@ -111,7 +111,7 @@ expect_exit 0 tauon_remote deploy production --model clf@1
 expect_contains "$OUT" "release 1 is live in production: clf@1"
 api_json /api/v1/environments/production
 ENV_PORT=$(jget "$BODY" 'd["port"]')
-expect_json "$BODY" 'd["strategy"], d["events"][0]["why"]' \
+expect_json "$BODY" 'd["strategy"], d["events"][1]["why"]' \
   '["canary", "clf@1: all 2 replicas ready, 100% of traffic (no stable release to compare a canary with)"]'
 
 section "a healthy canary goes through its steps under load, without a failed request"
@@ -123,8 +123,9 @@ expect_contains "$OUT" "release 2 is live in production: clf@2"
 wait $LOAD_PID
 expect_match "$(cat "$E2E_TMP/load1.txt")" '^200=[0-9]+$' "every request answered 200"
 api_json /api/v1/environments/production
-expect_json "$BODY" '[e["what"] for e in d["events"]][:4]' '["superseded", "live", "canary", "canary"]'
-expect_json "$BODY" 'd["events"][1]["why"].startswith("clf@2: promoted after 2 steps and ")' true
+expect_json "$BODY" '[e["what"] for e in d["events"]][:5]' '["superseded", "alias", "live", "canary", "canary"]'
+expect_json "$BODY" 'd["events"][2]["why"].startswith("clf@2: promoted after 2 steps and ")' true
+expect_json "$BODY" 'd["events"][1]["why"]' "clf@production now points to version 2"
 expect_json "$BODY" 'len(d["analysis"]) >= 3 and all(a["verdict"] == "pass" for a in d["analysis"])' true
 expect_json "$BODY" 'd["analysis"][0]["checks"][0]["check"], d["analysis"][0]["checks"][0]["values"]["error_rate"] == 0' \
   '["error_rate < 0.05", true]'

@@ -151,7 +151,8 @@ expect_eq "42 line 0 42 line 1 42 line 2 42 line 3 42 line 4 42 line 5" "$(tr '\
 expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/")" '"answer": "43"'
 api_json /api/v1/environments/staging
 expect_json "$BODY" '[(r["id"], r["phase"]) for r in d["releases"]]' '[[2, "live"], [1, "superseded"]]'
-expect_json "$BODY" '[e["what"] for e in d["events"]][:3]' '["superseded", "live", "deploy"]'
+expect_json "$BODY" '[e["what"] for e in d["events"]][:4]' '["superseded", "alias", "live", "deploy"]'
+expect_json "$BODY" 'd["events"][1]["why"]' "tiny@staging now points to version 2"
 for pid in $OLD_PIDS; do
   wait_for 10 "old replica $pid to stop" eval "! is_alive $pid"
 done
@@ -217,6 +218,23 @@ expect_json "$BODY" 'd["port"]' "$ENV_PORT"
 expect_json "$BODY" 'd["events"][0]["what"]' restarted
 expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/")" '"answer": "43"'
 
+section "tauon rollback: the version served before goes out again"
+expect_exit 0 tauon_remote rollback staging
+expect_contains "$OUT" "rolling back to tiny@1 to staging: release 5"
+expect_contains "$OUT" "release 5 is live in staging: tiny@1"
+expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/")" '"answer": "42"'
+api_json /api/v1/environments/staging
+expect_json "$BODY" '[(e["what"], e["release"]) for e in d["events"]][:5]' \
+  '[["superseded", 4], ["alias", 5], ["live", 5], ["deploy", 5], ["rollback", 4]]'
+expect_exit 0 tauon models --json
+expect_json "$OUT" '[v["aliases"] for v in d]' '[["staging"], [], []]'
+expect_exit 0 tauon_remote rollback staging --to 2
+expect_contains "$OUT" "release 6 is live in staging: tiny@2"
+expect_exit 1 tauon_remote rollback staging --to 9
+expect_contains "$ERR" "model 'tiny' has no version 9"
+expect_exit 1 tauon_remote rollback nowhere
+expect_contains "$ERR" "no environment 'nowhere' (HTTP 404)"
+
 section "SIGTERM stops the replicas"
 NEW_PIDS=$(jget "$BODY" '" ".join(str(r["pid"]) for r in d["replicas"])')
 stop_server
@@ -228,8 +246,8 @@ done
 section "a version's lineage lists its deployments"
 expect_exit 0 tauon model lineage tiny@2 --json
 expect_json "$OUT" '[(r["environment"], r["release"], r["phase"]) for r in d["deployments"]]' \
-  '[["staging", 2, "superseded"], ["staging", 4, "live"]]'
+  '[["staging", 2, "superseded"], ["staging", 4, "superseded"], ["staging", 6, "live"]]'
 expect_exit 0 tauon model lineage tiny@2
-expect_match "$OUT" '^deployed staging release 4, live \(by ' "lineage text"
+expect_match "$OUT" '^deployed staging release 6, live \(by ' "lineage text"
 expect_exit 0 tauon model lineage tiny@3
 expect_match "$OUT" '^deployed staging release 3, superseded \(by .*\): release 4 was deployed before it was done$' "a superseded release's reason"

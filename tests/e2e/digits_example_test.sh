@@ -50,7 +50,7 @@ export TAUON_DATA_DIR="$DEMO/.tauon"
 REPO="$DEMO/digits"
 expect_exit 0 timeout 60 "$TAUON" models --json
 expect_json "$OUT" '[(v["name"], v["version"], v["run_id"], v["branch"], v["aliases"]) for v in d]' \
-  '[["digits-classifier", 1, 1, "main", ["production"]]]'
+  '[["digits-classifier", 1, 1, "main", ["production", "staging"]]]'
 expect_json "$OUT" "d[0]['commit'] == '$(git -C "$REPO" rev-parse HEAD~1)'" true
 expect_json "$OUT" 'sorted(f["path"] for f in d[0]["files"])' '["metadata.json", "weights.npz"]'
 expect_json "$OUT" 'sorted(d[0]["metrics"])' '["evaluate (split=holdout)", "evaluate (split=validation)"]'
