@@ -245,34 +245,29 @@ Status Controller::StartRelease(const store::ReleaseRecord& release, bool recove
   active.release = release;
   active.version = label;
   active.settings = *settings;
+  active.next.clear();
+  for (const spec::EnvironmentSpec& environment : pipeline->deploy->environments) {
+    if (environment.after == release.environment) active.next.push_back(environment);
+  }
   (void)recovering;
   supervisor_->Run(release.id, std::move(tmpl), release.replicas);
   return Ok();
 }
 
-Result<int64_t> Controller::Deploy(const DeployRequest& request) {
-  std::lock_guard lock(mu_);
-  if (!store_) return Fail("the deploy controller has not started");
-  Result<artifacts::ModelRef> ref = artifacts::ParseModelRef(request.model);
-  if (!ref) return std::unexpected(ref.error());
-  Result<store::ModelVersionRecord> version = artifacts::ResolveModel(*store_, *ref);
-  if (!version) return std::unexpected(version.error());
-  const std::string label = fmt::format("{}@{}", version->name, version->version);
-  if (!request.repo.empty() && version->repo != request.repo) {
-    return Fail("{} comes from repository '{}', not '{}'", label, version->repo, request.repo);
-  }
-  Result<std::optional<store::RunRecord>> run = store_->GetRun(version->run_id);
+Result<Controller::Loaded> Controller::LoadPipeline(const store::ModelVersionRecord& version) {
+  const std::string label = fmt::format("{}@{}", version.name, version.version);
+  Result<std::optional<store::RunRecord>> run = store_->GetRun(version.run_id);
   if (!run) return std::unexpected(run.error());
   if (!*run || (*run)->source.empty()) {
     return Fail("cannot find the code of {}: run {} did not record its repository", label,
-                version->run_id);
+                version.run_id);
   }
-  const std::string commit = version->commit.substr(0, 12);
+  const std::string commit = version.commit.substr(0, 12);
   Result<std::unique_ptr<scm::GitRepository>> repo = scm::GitRepository::Open((*run)->source);
   if (!repo) {
     return Fail("cannot find the code of {}: {}", label, repo.error().message);
   }
-  Result<std::optional<std::string>> text = (*repo)->ReadFile(version->commit, ".tauon.yml");
+  Result<std::optional<std::string>> text = (*repo)->ReadFile(version.commit, ".tauon.yml");
   if (!text) return Fail("cannot read the pipeline of commit {}: {}", commit, text.error().message);
   if (!*text) return Fail("commit {} has no .tauon.yml", commit);
   auto pipeline = spec::ParsePipeline(**text);
@@ -285,6 +280,28 @@ Result<int64_t> Controller::Deploy(const DeployRequest& request) {
     return Fail("the pipeline of commit {} has no 'deploy': it says nothing of how to serve {}",
                 commit, label);
   }
+  return Loaded{(*run)->source, std::move(**text), std::move(*pipeline)};
+}
+
+Result<int64_t> Controller::Deploy(const DeployRequest& request) {
+  std::lock_guard lock(mu_);
+  return DeployLocked(request);
+}
+
+Result<int64_t> Controller::DeployLocked(const DeployRequest& request) {
+  if (!store_) return Fail("the deploy controller has not started");
+  Result<artifacts::ModelRef> ref = artifacts::ParseModelRef(request.model);
+  if (!ref) return std::unexpected(ref.error());
+  Result<store::ModelVersionRecord> version = artifacts::ResolveModel(*store_, *ref);
+  if (!version) return std::unexpected(version.error());
+  const std::string label = fmt::format("{}@{}", version->name, version->version);
+  if (!request.repo.empty() && version->repo != request.repo) {
+    return Fail("{} comes from repository '{}', not '{}'", label, version->repo, request.repo);
+  }
+  const std::string commit = version->commit.substr(0, 12);
+  Result<Loaded> loaded = LoadPipeline(*version);
+  if (!loaded) return std::unexpected(loaded.error());
+  const spec::Pipeline* pipeline = &loaded->pipeline;
   const spec::EnvironmentSpec* spec = pipeline->deploy->FindEnvironment(request.environment);
   if (!spec) {
     std::vector<std::string> names;
@@ -333,8 +350,8 @@ Result<int64_t> Controller::Deploy(const DeployRequest& request) {
   release.version = version->version;
   release.repo = version->repo;
   release.commit = version->commit;
-  release.source = (*run)->source;
-  release.pipeline = **text;
+  release.source = loaded->source;
+  release.pipeline = loaded->text;
   release.replicas = spec->replicas > 0 ? spec->replicas : pipeline->deploy->serve.replicas;
   release.created_by = request.who;
   release.created_at = clock_.Now();

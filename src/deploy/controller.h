@@ -67,8 +67,14 @@ class Controller {
                                            const std::string& replica,
                                            std::optional<int64_t> release_id = std::nullopt);
 
+  // A run of a repository's default branch registered `version`: it is
+  // deployed to the environments of its pipeline that come after none.
+  void Registered(const store::ModelVersionRecord& version);
+
   // A canary in progress moves to its next step now (the last step: it
-  // becomes the stable release). Fails when no canary is in progress.
+  // becomes the stable release); without a canary, a version waiting for
+  // approval (`approval: manual` after an earlier environment) is deployed.
+  // Fails when there is neither.
   Result<std::string> Promote(const std::string& environment, const std::string& who);
   // Deploys again the version an earlier release of the environment served:
   // `to` is a version of the current model ("3" or "NAME@3"), or empty for
@@ -92,6 +98,8 @@ class Controller {
     store::ReleaseRecord release;
     std::string version;  // "name@3"
     spec::EnvironmentSpec settings;  // The environment as the release's pipeline defines it.
+    // The environments that come after this one in the release's pipeline.
+    std::vector<spec::EnvironmentSpec> next;
     // A canary rollout (phase "canary"): the step it is at and since when,
     // and its analysis so far.
     size_t step = 0;
@@ -101,6 +109,15 @@ class Controller {
     std::optional<router::Snapshot> last_sample;
     TimePoint last_sample_at;
   };
+
+  // A model version's code and pipeline, from the repository its run read.
+  struct Loaded {
+    std::string source;
+    std::string text;
+    spec::Pipeline pipeline;
+  };
+  Result<Loaded> LoadPipeline(const store::ModelVersionRecord& version);
+  Result<int64_t> DeployLocked(const DeployRequest& request);
 
   void OnChange(int64_t release_id);
   // rollout.cc: what time moves along (progress deadlines, crash loops,
@@ -134,7 +151,9 @@ class Controller {
   std::map<int64_t, Active> active_;            // By release id.
   std::map<std::string, int64_t> serving_;      // Environment -> live release.
   std::map<std::string, std::string> routed_;   // Environment -> last routing, to skip repeats.
-  std::map<int64_t, TimePoint> draining_;  // Release -> when it left the routing table.
+  std::map<int64_t, TimePoint> draining_;
+  // Environment -> the version waiting for `tauon promote` (approval: manual).
+  std::map<std::string, std::string> pending_;  // Release -> when it left the routing table.
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;
   std::condition_variable wake_;  // Ends the ticker's wait when shutting down.

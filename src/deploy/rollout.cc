@@ -78,6 +78,26 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
                         release.version));
     }
   }
+  // The promotion chain: the environments after this one get the version
+  // now (approval: auto) or on `tauon promote` (manual).
+  const std::string label = active.version;
+  const std::vector<spec::EnvironmentSpec> next = active.next;  // `active` may move below.
+  const std::string from = release.environment;
+  for (const spec::EnvironmentSpec& environment : next) {
+    if (environment.approval == spec::Approval::kManual) {
+      pending_[environment.name] = label;
+      Event(environment.name, std::nullopt, "waiting",
+            fmt::format("{} is live in {}: tauon promote {} deploys it here", label, from,
+                        environment.name));
+      continue;
+    }
+    pending_.erase(environment.name);
+    DeployRequest request{environment.name, label, "", "tauon"};
+    if (Result<int64_t> id = DeployLocked(request); !id) {
+      Event(environment.name, std::nullopt, "failed",
+            fmt::format("promoting {} from {}: {}", label, from, id.error().message));
+    }
+  }
   if (previous) {
     if (auto p = active_.find(*previous); p != active_.end()) p->second.release.phase = "superseded";
     const std::string reason = fmt::format("replaced by release {}", release.id);
@@ -249,6 +269,15 @@ void Controller::Tick() {
 Result<std::string> Controller::Promote(const std::string& environment, const std::string& who) {
   std::lock_guard lock(mu_);
   Active* canary = InProgress(environment);
+  if (!canary) {
+    if (auto waiting = pending_.find(environment); waiting != pending_.end()) {
+      DeployRequest request{environment, waiting->second, "", who};
+      Result<int64_t> id = DeployLocked(request);
+      if (!id) return std::unexpected(id.error());
+      pending_.erase(environment);
+      return fmt::format("release {} of {} started in {}", *id, request.model, environment);
+    }
+  }
   if (!canary || canary->release.phase != "canary") {
     return Fail("environment '{}' has no canary in progress{}", environment,
                 canary ? fmt::format(" (release {} is still starting)", canary->release.id) : "");
@@ -261,6 +290,29 @@ Result<std::string> Controller::Promote(const std::string& environment, const st
                        it->second.settings.canary->steps[it->second.step].weight);
   }
   return fmt::format("release {} promoted: it serves 100% of traffic", id);
+}
+
+void Controller::Registered(const store::ModelVersionRecord& version) {
+  std::lock_guard lock(mu_);
+  if (!store_ || shutting_down_) return;
+  const std::string label = fmt::format("{}@{}", version.name, version.version);
+  Result<Loaded> loaded = LoadPipeline(version);
+  if (!loaded) {
+    // A pipeline without `deploy` has nothing to roll out; anything else is worth a line.
+    if (loaded.error().message.find("has no 'deploy'") == std::string::npos) {
+      fmt::print(stderr, "tauon: {} is not rolled out: {}\n", label, loaded.error().message);
+    }
+    return;
+  }
+  for (const spec::EnvironmentSpec& environment : loaded->pipeline.deploy->environments) {
+    if (!environment.after.empty()) continue;
+    DeployRequest request{environment.name, label, "", "tauon"};
+    if (Result<int64_t> id = DeployLocked(request); !id) {
+      Event(environment.name, std::nullopt, "failed",
+            fmt::format("deploying {}, registered by run {}: {}", label, version.run_id,
+                        id.error().message));
+    }
+  }
 }
 
 Result<int64_t> Controller::Rollback(const std::string& environment, const std::string& to,

@@ -108,6 +108,9 @@ Result<int64_t> PreparedRun::Record(store::Store& store, const Clock& clock) {
 
 Status PreparedRun::Attach(store::Store& store, int64_t run_id, TimePoint started_at) {
   run_id_ = run_id;
+  Status recorded = store.SetRunSource(
+      run_id, std::filesystem::absolute(request_.repo_dir).lexically_normal().string());
+  if (!recorded) return recorded;
   return store.StartRun(run_id, started_at, ProcessIdentity::Self().ToString());
 }
 

@@ -96,12 +96,15 @@ Response DeployApi::Act(
   std::string who = body.value("by", "");
   if (who.empty()) who = "admin";
   const std::string& name = request.params.at("name");
+  // First: a promotion may create the environment (the first release of an
+  // `approval: manual` environment).
+  Result<std::string> done = action(name, who);
   Result<std::optional<json>> environment = controller_.Environment(name);
   if (!environment) return Response::Error(500, environment.error().message);
-  if (!*environment) return Response::Error(404, fmt::format("no environment '{}'", name));
-  Result<std::string> done = action(name, who);
-  if (!done) return Response::Error(409, done.error().message);
-  environment = controller_.Environment(name);
+  if (!done) {
+    if (!*environment) return Response::Error(404, fmt::format("no environment '{}'", name));
+    return Response::Error(409, done.error().message);
+  }
   json out = environment && *environment ? **environment : json::object();
   out["message"] = *done;
   return Response::Json(200, out);

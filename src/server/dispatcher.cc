@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "api/resources.h"
+#include "scm/git.h"
 #include "runs/local_run.h"
 #include "runs/recovery.h"
 #include "store/store.h"
@@ -320,6 +321,11 @@ void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& w
     if (const auto& version = (*prepared)->registered()) {
       fmt::print(stderr, "tauon: run {} registered model {} version {}\n", run_id, version->name,
                  version->version);
+      Result<std::unique_ptr<scm::GitRepository>> mirror =
+          scm::GitRepository::Open(layout_.mirror(record.repo));
+      if (on_registered_ && mirror && (*mirror)->DefaultBranch() == version->branch) {
+        on_registered_(*version);
+      }
     }
   }
   if (notifier_) {

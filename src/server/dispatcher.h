@@ -5,6 +5,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "notify/notifier.h"
 #include "runs/layout.h"
 #include "server/shared_slots.h"
+#include "store/records.h"
 
 namespace tauon::server {
 
@@ -38,6 +40,11 @@ class Dispatcher {
   Result<std::vector<int64_t>> Recover();
   // Starts dispatching. `public_url` prefixes the links in notifications.
   void Start(std::string public_url);
+  // Called (on a run's thread) when a run of a repository's default branch
+  // registers a model version. Set before Start().
+  void OnModelRegistered(std::function<void(const store::ModelVersionRecord&)> hook) {
+    on_registered_ = std::move(hook);
+  }
   // Cancels the runs being executed, waits for them, and stops. Queued runs
   // stay queued for the next start.
   void Stop();
@@ -52,6 +59,7 @@ class Dispatcher {
   int busy_slots() const { return slots_.in_use(); }
 
  private:
+  std::function<void(const store::ModelVersionRecord&)> on_registered_;
   // Wakes a run's process runner once it has one (job slots may call it first).
   class RunnerWaker {
    public:

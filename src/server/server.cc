@@ -76,6 +76,10 @@ int Serve(const ServeOptions& options) {
     fmt::print(stderr, "tauon: error: {}\n", recovered.error().message);
     return 1;
   }
+  // Rollouts start from the default branch: its new model versions go to
+  // the first environments of their pipeline.
+  dispatcher.OnModelRegistered(
+      [&controller](const store::ModelVersionRecord& version) { controller->Registered(version); });
   DeployApi deploy_api(*controller, *token);
   api.AddMetrics([&traffic] { return traffic.PrometheusText(); });
   http::Server http_server;

@@ -332,6 +332,12 @@ Result<int64_t> Store::CreateRun(const RunRecord& run) {
   return db_->LastInsertId();
 }
 
+Status Store::SetRunSource(int64_t run_id, const std::string& source) {
+  Result<Statement> update = db_->Prepare("UPDATE runs SET source = ? WHERE id = ?");
+  if (!update) return std::unexpected(update.error());
+  return update->Bind(1, source).Bind(2, run_id).Run();
+}
+
 Status Store::StartRun(int64_t run_id, TimePoint at, const std::string& owner) {
   Result<Statement> update = db_->Prepare(
       "UPDATE runs SET status = 'running', started_at = ?, owner = ? WHERE id = ?");

@@ -25,6 +25,8 @@ class Store {
   Result<int64_t> CreateRun(const RunRecord& run);
   // `owner`: the ProcessIdentity of the process that executes the run.
   Status StartRun(int64_t run_id, TimePoint at, const std::string& owner);
+  // The repository a run reads its commit from (RunRecord::source).
+  Status SetRunSource(int64_t run_id, const std::string& source);
   Status FinishRun(int64_t run_id, engine::RunStatus status, TimePoint at,
                    const std::string& error = "");
   Result<std::optional<RunRecord>> GetRun(int64_t run_id);
