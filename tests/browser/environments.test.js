@@ -5,7 +5,7 @@
 // - an environment's page shows its ready replicas, weights, the traffic of
 //   requests sent to its router (table and live charts), a replica's log;
 // - a canary in progress shows its weights, its analysis, and Promote
-//   (with a confirmation) makes it the live release;
+//   (with a confirmation) makes it the live release; Abort rolls one back;
 // - leaving the page stops its polling.
 // Screenshots go to $TAUON_BROWSER_OUT.
 import { test, before, after } from 'node:test';
@@ -186,6 +186,20 @@ test('a canary shows its weights and analysis, and Promote makes it live', async
   assert.match(await page.locator('.release-table tr[data-release="1"]').textContent(), /superseded/);
   assert.ok(await page.locator('.event-table tr[data-what="live"]').count() > 0);
   await screenshot(page, '05-promoted');
+});
+
+test('Abort rolls a canary back', async () => {
+  const { page } = browser;
+  const environment = await server.api('POST', '/environments/staging/deploy', { model: 'tiny@1' });
+  assert.equal(environment.release, 3);
+  await page.locator('#abort').waitFor({ timeout: 15000 });
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click('#abort');
+  await page.locator('.release-table tr[data-release="3"]', { hasText: 'failed' }).waitFor({ timeout: 10000 });
+  await page.locator('.weight[data-ref="tiny@2"]', { hasText: '100%' }).waitFor();
+  assert.equal(await page.locator('#abort').count(), 0);
+  assert.ok(await page.locator('.event-table tr[data-what="rolled-back"]').count() > 0);
+  await screenshot(page, '06-aborted');
 });
 
 test('leaving the page stops its polling', async () => {
