@@ -202,6 +202,16 @@ test('Abort rolls a canary back', async () => {
   await screenshot(page, '06-aborted');
 });
 
+test('an unknown environment says so', async () => {
+  const { page } = browser;
+  // A dotted name still loads the app (it is not taken for a file).
+  await page.goto(`${server.url}/environments/prod.eu`);
+  await page.locator('.error', { hasText: "no environment 'prod.eu'" }).waitFor();
+  assert.equal(await page.locator('main h1').textContent(), 'prod.eu');
+  await page.goto(`${server.url}/environments/staging`);
+  await page.locator('.summary .phase', { hasText: 'live' }).waitFor();
+});
+
 test('leaving the page stops its polling', async () => {
   const { page } = browser;
   let polls = 0;

@@ -280,6 +280,7 @@ export function render(main, params) {
       await drawCharts();
     } catch (error) {
       if (error.name !== 'AbortError') {
+        if (!samples.length) fill(header, h('h1', {}, name));  // Never loaded: no "Loading…" left.
         fill(problem, errorBox(error));
         rendered();
       }
