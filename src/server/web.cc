@@ -14,11 +14,15 @@ const WebAsset* Find(std::span<const WebAsset> assets, std::string_view path) {
 }
 
 // A client-side route: not under /api/ (whose unknown paths stay errors),
-// and either a page that may hold a dot (model names may: "/models/clf.v2")
-// or without an extension in its last segment ("/runs/42").
+// and either a page that may hold a dot (model and environment names may:
+// "/models/clf.v2", "/environments/prod.eu") or without an extension in its
+// last segment ("/runs/42").
 bool IsAppRoute(std::string_view path) {
   if (path == "/api" || path.starts_with("/api/")) return false;
-  if (path.starts_with("/models/") || path.starts_with("/runs/")) return true;
+  if (path.starts_with("/models/") || path.starts_with("/runs/") ||
+      path.starts_with("/environments/")) {
+    return true;
+  }
   std::string_view last = path.substr(path.rfind('/') + 1);
   return last.find('.') == std::string_view::npos;
 }

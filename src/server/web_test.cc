@@ -29,7 +29,8 @@ TEST(DashboardTest, ServesAssetsWithTypeAndETag) {
 }
 
 TEST(DashboardTest, ClientSideRoutesGetTheApp) {
-  for (const char* path : {"/runs/42", "/models/digits-classifier", "/models/clf.v2/3", "/login", "/runs"}) {
+  for (const char* path : {"/runs/42", "/models/digits-classifier", "/models/clf.v2/3", "/login",
+                           "/runs", "/environments", "/environments/prod.eu"}) {
     http::Response response = Get(path);
     EXPECT_EQ(response.status, 200) << path;
     EXPECT_EQ(response.body, "<!doctype html>") << path;

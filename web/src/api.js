@@ -55,6 +55,14 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   return response.json();
 }
 
+// GET of a text/plain resource under /api/v1 (a replica's log): resolves to
+// its text, rejects like api().
+export async function apiText(path, { signal } = {}) {
+  const response = await fetch(`/api/v1${path}`, { headers: headers(), signal });
+  if (!response.ok) throw await failure(response);
+  return response.text();
+}
+
 // Checks a token without keeping it: true if the server accepts it.
 export async function checkToken(candidate) {
   const response = await fetch('/api/v1/repos', {

@@ -13,6 +13,8 @@ const routes = [
   { pattern: /^\/models\/?$/, nav: 'models', load: () => import('./pages/models.js') },
   { pattern: /^\/models\/([^/]+)$/, nav: 'models', load: () => import('./pages/models.js'), params: ['name'] },
   { pattern: /^\/models\/([^/]+)\/(\d+)$/, nav: 'models', load: () => import('./pages/lineage.js'), params: ['name', 'version'] },
+  { pattern: /^\/environments\/?$/, nav: 'environments', load: () => import('./pages/environments.js') },
+  { pattern: /^\/environments\/([^/]+)$/, nav: 'environments', load: () => import('./pages/environment.js'), params: ['name'] },
 ];
 
 const main = document.getElementById('main');

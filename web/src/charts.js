@@ -69,3 +69,44 @@ export function metricChart(container, title, points) {
     }],
   }, data);
 }
+
+// A chart of samples taken by the page (an environment's traffic): time on
+// x, one line per series. Returns {update(times, series), destroy}; `times`
+// are seconds since the epoch, `series` [{label, values}] aligned with them
+// (null where a series has no sample). The chart is rebuilt when the series
+// change (a release appears or goes), else only its data is replaced.
+export function liveChart(container, title, unit) {
+  let chart = null;
+  let observer = null;
+  let labels = '';
+  const destroy = () => {
+    if (observer) observer.disconnect();
+    if (chart) chart.destroy();
+    chart = null;
+    observer = null;
+  };
+  const update = (times, series) => {
+    const data = [times, ...series.map((s) => s.values)];
+    const key = series.map((s) => s.label).join('\n');
+    if (chart && key === labels) {
+      chart.setData(data);
+      return;
+    }
+    destroy();
+    labels = key;
+    const options = {
+      title,
+      height: 200,
+      width: width(container),
+      scales: { x: { time: true } },
+      axes: [{}, { label: unit, size: 60 }],
+      series: [{}, ...series.map((s, i) => ({
+        label: s.label, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 1.5, spanGaps: false, points: { show: false },
+      }))],
+    };
+    chart = new uPlot(options, data, container);
+    observer = new ResizeObserver(() => chart && chart.setSize({ width: width(container), height: options.height }));
+    observer.observe(container);
+  };
+  return { update, destroy };
+}

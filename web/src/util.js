@@ -76,6 +76,9 @@ const STATUS_ICONS = {
   failed: '✗', error: '✗', fail: '✗',
   running: '●', queued: '○', pending: '○',
   cancelled: '⊘', interrupted: '⊘', skipped: '–',
+  // Environments: release phases, replica states, analysis verdicts.
+  live: '✓', ready: '✓', canary: '◐', starting: '○', unready: '○', backoff: '↻',
+  stopping: '⊘', stopped: '⊘', superseded: '–', empty: '–', inconclusive: '?',
 };
 
 // A status word with its colour and icon.
