@@ -6,14 +6,18 @@ strategy: one step at 10% of traffic, analysis every 1 s (`failure_limit: 1`,
 `error_rate < 0.05`). The model server is a tiny python3 HTTP server whose
 behaviour comes from the model's files: version 1 answers 200, version 2
 answers 500 to every request but its health check. Version 1 goes live, then
-version 2 is deployed --repeat times under a constant bounded load (--connections
-keep-alive connections on loopback, --rate requests per second in all), and
-each time rolled back by its first analysis interval.
+version 2 is deployed --repeat times under a constant bounded load
+(--connections keep-alive connections on loopback, --rate requests per second
+in all; default 4 and 2,000), and each time rolled back by its first analysis
+interval.
 
 Per round, from the client's side:
   - rollback time: from the `at` of the failing analysis interval (the API's
     `analysis[]`) to the last response the canary served (the router's
-    `X-Tauon-Release` response header), in ms;
+    `X-Tauon-Release` response header), in ms; sampled traffic bounds the
+    moment traffic left the canary by that, or 0, plus the canary's gap between
+    responses (5 ms at the default 2,000 req/s), printed as "all traffic on
+    stable";
   - blast radius: the requests that failed between the canary's start and that
     last response, as a count and as a share of the requests in that window;
 and from the server's side the time between its `analysis-failed` and
@@ -22,6 +26,7 @@ and from the server's side the time between its `analysis-failed` and
 import argparse
 import datetime
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -32,7 +37,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-import json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@tauon.invalid",
