@@ -490,18 +490,27 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
                        {"since", FormatTime(canary.step_started)}};
       }
     }
-    if (Result<std::vector<store::AnalysisRecord>> analysis =
-            store_->ListAnalysis(current->id, kEventsShown)) {
-      for (const store::AnalysisRecord& interval : *analysis) {
-        out["analysis"].push_back(
-            {{"interval", interval.interval},
-             {"at", FormatTime(interval.at)},
-             {"verdict", interval.verdict},
-             {"reason", interval.reason},
-             {"canary_requests", interval.canary_requests},
-             {"checks", nlohmann::json::parse(interval.checks, nullptr, false)}});
-      }
+  }
+  // The analysis of the newest release that has one: the canary in
+  // progress, or the last one promoted or rolled back (after a rollback the
+  // current release is the stable one again, and the failed intervals say
+  // why).
+  for (size_t i = 0; releases && i < releases->size(); ++i) {
+    const store::ReleaseRecord& release = (*releases)[i];
+    Result<std::vector<store::AnalysisRecord>> analysis =
+        store_->ListAnalysis(release.id, kEventsShown);
+    if (!analysis || analysis->empty()) continue;
+    for (const store::AnalysisRecord& interval : *analysis) {
+      out["analysis"].push_back(
+          {{"release", release.id},
+           {"interval", interval.interval},
+           {"at", FormatTime(interval.at)},
+           {"verdict", interval.verdict},
+           {"reason", interval.reason},
+           {"canary_requests", interval.canary_requests},
+           {"checks", nlohmann::json::parse(interval.checks, nullptr, false)}});
     }
+    break;
   }
   out["weights"] = nlohmann::json::object();
   out["replicas"] = nlohmann::json::array();

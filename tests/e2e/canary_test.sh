@@ -146,6 +146,8 @@ api_json /api/v1/environments/production
 expect_json "$BODY" 'd["release"], d["phase"], d["weights"]' '[2, "live", {"clf@2": 100}]'
 expect_json "$BODY" '[(r["id"], r["phase"]) for r in d["releases"]][:2]' '[[3, "failed"], [2, "live"]]'
 expect_json "$BODY" '[e["what"] for e in d["events"]][:2]' '["rolled-back", "analysis-failed"]'
+# The failed interval stays visible after the rollback: it says why.
+expect_json "$BODY" '[(a["release"], a["verdict"]) for a in d["analysis"]][:1]' '[[3, "fail"]]'
 gone() {
   api_json /api/v1/environments/production
   [[ $(jget "$BODY" '[r["release"] for r in d["replicas"]]') == "[2, 2]" ]]
