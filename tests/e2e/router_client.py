@@ -26,9 +26,16 @@ def count(port, n, path, headers, key_header):
         h = dict(headers)
         if key_header:
             h[key_header] = f"user-{i % 50}"
-        conn.request("GET", path, headers=h)
-        r = conn.getresponse()
-        r.read()
+        try:
+            conn.request("GET", path, headers=h)
+            r = conn.getresponse()
+            r.read()
+        except (http.client.HTTPException, ConnectionError) as e:
+            # A response cut short (its replica died mid-body): counted, and a new connection.
+            statuses[type(e).__name__] = statuses.get(type(e).__name__, 0) + 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
         release = r.getheader("X-Tauon-Release", "")
         releases[release] = releases.get(release, 0) + 1
         up = r.getheader("X-Upstream-Id", "")
