@@ -55,6 +55,7 @@ deploy:
       replicas: 2
     production:
       after: staging
+      approval: manual   # not promoted here: release numbers stay those of staging
 EOF
 }
 pipeline 42
