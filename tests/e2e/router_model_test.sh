@@ -75,7 +75,13 @@ predict "$ROUTER_PORT" 20 "X-Tauon-Release: digits-classifier@2" >"$E2E_TMP/pinn
 expect_json "$E2E_TMP/pinned.json" 'd["releases"]' '{"canary": 20}'
 
 section "mirroring to the same model agrees; to a worse model, mostly not"
-sleep 0.5
+# Mirrored requests finish after the primary answered: wait for them (bounded).
+mirrors_done() {  # mirrors_done FILE RELEASE MIN: the release's mirrored requests reach MIN
+  stats "$1"
+  (($(shadow_field "$1" "$2" '["mirror"]["requests"]') >= $3))
+}
+wait_for 10 "the mirrored predictions to finish" mirrors_done "$E2E_TMP/stats1.json" twin 506
+sleep 0.2  # Any stragglers beyond the lower bound.
 stats "$E2E_TMP/stats1.json"
 mirrored=$(shadow_field "$E2E_TMP/stats1.json" twin '["mirror"]["requests"]')
 agreed=$(shadow_field "$E2E_TMP/stats1.json" twin '["mirror"]["agreed"]')
@@ -96,8 +102,7 @@ start_router --threads 1 --release "stable=100:127.0.0.1:$S1" \
   --release "candidate=0:127.0.0.1:$C1" --mirror candidate:100
 predict "$ROUTER_PORT" 200 >"$E2E_TMP/shadow.json"
 expect_json "$E2E_TMP/shadow.json" 'd["statuses"]' '{"200": 200}'
-sleep 0.5
-stats "$E2E_TMP/stats2.json"
+wait_for 10 "the 200 mirrored predictions to finish" mirrors_done "$E2E_TMP/stats2.json" candidate 200
 expect_eq 200 "$(shadow_field "$E2E_TMP/stats2.json" candidate '["mirror"]["requests"]')" "mirrored to the candidate"
 expect_json "$E2E_TMP/stats2.json" "[r for r in d['releases'] if r['release'] == 'candidate'][0]['mirror']['agreement'] < 0.5" true
 curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >"$E2E_TMP/metrics.txt"
