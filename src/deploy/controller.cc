@@ -245,6 +245,7 @@ Status Controller::StartRelease(const store::ReleaseRecord& release, bool recove
   active.release = release;
   active.version = label;
   active.settings = *settings;
+  active.started = clock_.Now();
   active.next.clear();
   for (const spec::EnvironmentSpec& environment : pipeline->deploy->environments) {
     if (environment.after == release.environment) active.next.push_back(environment);

@@ -98,6 +98,9 @@ class Controller {
     store::ReleaseRecord release;
     std::string version;  // "name@3"
     spec::EnvironmentSpec settings;  // The environment as the release's pipeline defines it.
+    // When its replicas were started (again, after a server restart): the
+    // progress deadline counts from here.
+    TimePoint started;
     // The environments that come after this one in the release's pipeline.
     std::vector<spec::EnvironmentSpec> next;
     // A canary rollout (phase "canary"): the step it is at and since when,

@@ -249,7 +249,7 @@ void Controller::Tick() {
     if (active.release.phase == "starting") {
       const Duration deadline = active.settings.canary ? active.settings.canary->progress_deadline
                                                        : kReplaceDeadline;
-      if (now - active.release.created_at >= deadline) {
+      if (now - active.started >= deadline) {
         RollBack(active,
                  fmt::format("not ready within the progress deadline ({}s)", deadline.count() / 1000),
                  "tauon");
