@@ -274,7 +274,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> notify_specs;
   bool no_requeue = false;
   CLI::App* serve_cmd = app.add_subcommand(
-      "serve", "Serve: watch repositories, run their pipelines, HTTP API and webhooks");
+      "serve", "Serve: watch repositories, run their pipelines, host environments; HTTP API, "
+               "dashboard and webhooks");
   serve_cmd->add_option("--listen", serve.listen, "Address to listen on (default: 127.0.0.1:8080)");
   serve_cmd->add_option("--max-jobs", serve.max_jobs,
                         "Jobs running at once, over all runs (default: cores)")
@@ -405,7 +406,7 @@ int main(int argc, char** argv) {
   std::string rollout_environment;
   for (const auto& [name, help] :
        {std::pair{"promote", "Move an environment's canary to its next step (the last: it takes "
-                             "all the traffic)"},
+                             "all the traffic), or deploy the version waiting for its approval"},
         std::pair{"abort", "Roll back the release in progress in an environment: all traffic "
                            "back on the stable release"}}) {
     CLI::App* command = app.add_subcommand(name, help);
