@@ -81,7 +81,7 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
   // The promotion chain: the environments after this one get the version
   // now (approval: auto) or on `tauon promote` (manual).
   const std::string label = active.version;
-  const std::vector<spec::EnvironmentSpec> next = active.next;  // `active` may move below.
+  const std::vector<spec::EnvironmentSpec> next = active.next;  // DeployLocked changes active_.
   const std::string from = release.environment;
   for (const spec::EnvironmentSpec& environment : next) {
     if (environment.approval == spec::Approval::kManual) {
