@@ -153,6 +153,9 @@ Status Controller::Recover() {
     }
     (void)store_->RemoveReplicaProcess(process.release_id, process.replica);
   }
+  Result<std::map<std::string, std::string>> pending = store_->PendingPromotions();
+  if (!pending) return std::unexpected(pending.error());
+  pending_ = std::move(*pending);
   Result<std::vector<store::EnvironmentRecord>> environments = store_->ListEnvironments();
   if (!environments) return std::unexpected(environments.error());
   std::map<std::string, std::optional<int64_t>> desired;

@@ -155,7 +155,8 @@ class Controller {
   std::map<std::string, int64_t> serving_;      // Environment -> live release.
   std::map<std::string, std::string> routed_;   // Environment -> last routing, to skip repeats.
   std::map<int64_t, TimePoint> draining_;
-  // Environment -> the version waiting for `tauon promote` (approval: manual).
+  // Environment -> the version waiting for `tauon promote` (approval: manual);
+  // also in the store, for the next server.
   std::map<std::string, std::string> pending_;  // Release -> when it left the routing table.
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;

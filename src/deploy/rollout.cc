@@ -86,12 +86,14 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
   for (const spec::EnvironmentSpec& environment : next) {
     if (environment.approval == spec::Approval::kManual) {
       pending_[environment.name] = label;
+      (void)store_->SetPendingPromotion(environment.name, label);
       Event(environment.name, std::nullopt, "waiting",
             fmt::format("{} is live in {}: tauon promote {} deploys it here", label, from,
                         environment.name));
       continue;
     }
     pending_.erase(environment.name);
+    (void)store_->ClearPendingPromotion(environment.name);
     DeployRequest request{environment.name, label, "", "tauon"};
     if (Result<int64_t> id = DeployLocked(request); !id) {
       Event(environment.name, std::nullopt, "failed",
@@ -275,6 +277,7 @@ Result<std::string> Controller::Promote(const std::string& environment, const st
       Result<int64_t> id = DeployLocked(request);
       if (!id) return std::unexpected(id.error());
       pending_.erase(environment);
+      (void)store_->ClearPendingPromotion(environment);
       return fmt::format("release {} of {} started in {}", *id, request.model, environment);
     }
   }

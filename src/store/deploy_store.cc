@@ -182,6 +182,31 @@ Result<std::vector<Store::ReplicaProcess>> Store::ListReplicaProcesses() {
   });
 }
 
+Status Store::SetPendingPromotion(const std::string& environment, const std::string& model) {
+  Result<Statement> upsert =
+      db_->Prepare("INSERT OR REPLACE INTO pending_promotions (environment, model) VALUES (?, ?)");
+  if (!upsert) return std::unexpected(upsert.error());
+  return upsert->Bind(1, environment).Bind(2, model).Run();
+}
+
+Status Store::ClearPendingPromotion(const std::string& environment) {
+  Result<Statement> remove = db_->Prepare("DELETE FROM pending_promotions WHERE environment = ?");
+  if (!remove) return std::unexpected(remove.error());
+  return remove->Bind(1, environment).Run();
+}
+
+Result<std::map<std::string, std::string>> Store::PendingPromotions() {
+  Result<Statement> query = db_->Prepare("SELECT environment, model FROM pending_promotions");
+  if (!query) return std::unexpected(query.error());
+  std::map<std::string, std::string> out;
+  while (true) {
+    Result<bool> row = query->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out[query->Text(0)] = query->Text(1);
+  }
+}
+
 Status Store::AddAnalysis(const AnalysisRecord& analysis) {
   Result<Statement> insert = db_->Prepare(
       "INSERT INTO analysis_results (release_id, interval, at, verdict, reason, canary_requests, "

@@ -226,6 +226,13 @@ CREATE TABLE run_changed_files (
   PRIMARY KEY (run_id, path)
 );
 )sql",
+    // 8: versions waiting for `tauon promote` in an `approval: manual` environment.
+    R"sql(
+CREATE TABLE pending_promotions (
+  environment TEXT PRIMARY KEY,
+  model TEXT NOT NULL
+);
+)sql",
 };
 
 std::vector<std::string> JsonStrings(const std::string& text) {

@@ -164,6 +164,10 @@ class Store {
     std::string leader;
   };
   Result<std::vector<ReplicaProcess>> ListReplicaProcesses();
+  // Versions ("NAME@VERSION") waiting for `tauon promote`, by environment.
+  Status SetPendingPromotion(const std::string& environment, const std::string& model);
+  Status ClearPendingPromotion(const std::string& environment);
+  Result<std::map<std::string, std::string>> PendingPromotions();
   Status AddAnalysis(const AnalysisRecord& analysis);
   // Newest first; at most `limit`.
   Result<std::vector<AnalysisRecord>> ListAnalysis(int64_t release_id, int limit);

@@ -2,7 +2,8 @@
 # registers a model version deploys it to the first environment (staging);
 # once it is live there, an environment `after: staging` with automatic
 # approval gets it at once, one with `approval: manual` waits for `tauon
-# promote`. A push to another branch deploys nothing. The staging and
+# promote` (which a restarted server remembers). A push to another branch
+# deploys nothing. The staging and
 # production aliases follow.
 source "$(dirname "$0")/lib.sh"
 
@@ -69,9 +70,12 @@ expect_contains "$(curl -fsS "http://127.0.0.1:$STAGING_PORT/")" '"answer": "2"'
 expect_exit 0 tauon models --json
 expect_json "$OUT" "[v['branch'] for v in d if v['version'] == $STAGING_VERSION]" '["main"]'
 
-section "production waits for tauon promote"
+section "production waits for tauon promote, also across a server restart"
 api GET /api/v1/environments/production
 expect_http 404
+stop_server
+start_server
+wait_for 30 "staging to serve again" environment_is staging 'd["phase"]' live
 api_json /api/v1/environments/qa
 expect_contains "$(tauon_remote status staging 2>&1)" "live        release"
 expect_exit 0 tauon_remote promote production
