@@ -3,6 +3,8 @@
 // pipeline-file error, 130 cancelled.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -14,6 +16,13 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitCancelled = 130;
+
+// Prints "tauon: error: MESSAGE" to stderr and returns `code`.
+template <typename... Args>
+int Failed(int code, fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "tauon: error: {}\n", fmt::format(format, std::forward<Args>(args)...));
+  return code;
+}
 
 struct RunOptions {
   std::filesystem::path dir = ".";

@@ -15,12 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-template <typename... Args>
-int Failed(int code, fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "tauon: error: {}\n", fmt::format(format, std::forward<Args>(args)...));
-  return code;
-}
-
 std::string Text(const json& value) {
   if (value.is_null()) return "-";
   if (value.is_string()) return value.get<std::string>();

@@ -15,15 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-template <typename... Args>
-int Failed(int code, fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "tauon: error: {}\n", fmt::format(format, std::forward<Args>(args)...));
-  return code;
-}
-
 // Malformed references are usage errors; unknown models are failures.
 int Failed(const api::Problem& problem) {
-  return Failed(problem.status == 400 ? kExitUsage : kExitFailed, "{}", problem.message);
+  return cli::Failed(problem.status == 400 ? kExitUsage : kExitFailed, "{}", problem.message);
 }
 
 Result<std::unique_ptr<store::Store>> OpenRegistry(const fs::path& data_dir) {

@@ -14,12 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-template <typename... Args>
-int Failed(int code, fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "tauon: error: {}\n", fmt::format(format, std::forward<Args>(args)...));
-  return code;
-}
-
 // "7" -> "7"; "last" -> the newest run's id, asked of the server.
 Result<std::string> RunId(const Remote& remote, const std::string& run) {
   if (run != "last") {

@@ -225,4 +225,32 @@ Result<Url> ParseUrl(std::string_view text) {
   return url;
 }
 
+std::optional<nlohmann::json> ObjectBody(const Request& request, Response* error) {
+  if (request.body.empty()) return nlohmann::json::object();
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    *error = Response::Error(400, "malformed JSON in the request body");
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    *error = Response::Error(400, "the request body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::optional<std::string> StringField(const nlohmann::json& body, const char* name,
+                                       Response* error, std::optional<std::string> fallback) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (!fallback) *error = Response::Error(400, fmt::format("'{}' is required", name));
+    return fallback;
+  }
+  if (!it->is_string()) {
+    *error = Response::Error(400, fmt::format("'{}' must be a string", name));
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
 }  // namespace tauon::http

@@ -64,6 +64,15 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// A request's JSON object body ({} when empty); nullopt, with a 400 in
+// `error`, for malformed JSON or anything but an object.
+std::optional<nlohmann::json> ObjectBody(const Request& request, Response* error);
+// A string field of a body: absent or null -> `fallback` (an error 400 "'NAME'
+// is required" without one); present but not a string -> nullopt and a 400.
+std::optional<std::string> StringField(const nlohmann::json& body, const char* name,
+                                       Response* error,
+                                       std::optional<std::string> fallback = std::nullopt);
+
 // "%2Fa%20b" -> "/a b"; nullopt for malformed escapes.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space = false);
 std::string PercentEncode(std::string_view text);

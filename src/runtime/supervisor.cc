@@ -26,6 +26,11 @@ namespace {
 constexpr Duration kFirstBackoff{1000};
 constexpr Duration kMaxBackoff{30'000};
 constexpr Duration kStableRun{30'000};
+
+// The wait before the next start of a replica that exited `crash_streak` times in a row.
+Duration Backoff(int crash_streak) {
+  return std::min(kMaxBackoff, kFirstBackoff * (1 << std::min(crash_streak - 1, 5)));
+}
 // The first readiness check comes soon after the start: most servers are up
 // well before a whole period.
 constexpr Duration kFirstCheck{100};
@@ -260,7 +265,7 @@ void Supervisor::Impl::StartReplica(int64_t group_id, size_t index) {
     status.pid = 0;
     replica.crash_streak++;
     SetState(replica, ReplicaState::kBackoff);
-    status.restart_at = clock.Now() + std::min(kMaxBackoff, kFirstBackoff * (1 << std::min(replica.crash_streak - 1, 5)));
+    status.restart_at = clock.Now() + Backoff(replica.crash_streak);
     return;
   }
   replica.process = *started;
@@ -310,9 +315,8 @@ void Supervisor::Impl::OnExit(exec::ProcessId id, const exec::ExitStatus& exit) 
       } else {
         const TimePoint now = clock.Now();
         replica.crash_streak = now - replica.started_at >= kStableRun ? 1 : replica.crash_streak + 1;
-        Duration backoff = kFirstBackoff * (1 << std::min(replica.crash_streak - 1, 5));
         SetState(replica, ReplicaState::kBackoff);
-        status.restart_at = now + std::min(backoff, kMaxBackoff);
+        status.restart_at = now + Backoff(replica.crash_streak);
       }
       Publish(group_id);
       Changed(group_id);
@@ -378,14 +382,14 @@ void Supervisor::Impl::StopGroup(int64_t group_id) {
 }
 
 void Supervisor::Impl::Drain() {
-  std::vector<std::function<void()>> todo;
+  std::vector<std::function<void()>> posted;
   std::vector<ProbeResult> results;
   {
     std::lock_guard lock(inbox_mu);
-    todo.swap(commands);
+    posted.swap(commands);
     results.swap(probe_results);
   }
-  for (auto& command : todo) command();
+  for (auto& command : posted) command();
   for (const ProbeResult& result : results) OnProbe(result);
 }
 

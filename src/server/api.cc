@@ -20,41 +20,13 @@ namespace tauon::server {
 namespace {
 
 namespace fs = std::filesystem;
+using http::ObjectBody;
 using http::Request;
 using http::Response;
+using http::StringField;
 using nlohmann::json;
 
 constexpr int kMaxPageSize = 500;
-
-// Parses a JSON object body; nullopt and `error` set when it is not one.
-std::optional<json> ObjectBody(const Request& request, Response* error) {
-  if (request.body.empty()) return json::object();
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    *error = Response::Error(400, "malformed JSON in the request body");
-    return std::nullopt;
-  }
-  if (!body.is_object()) {
-    *error = Response::Error(400, "the request body must be a JSON object");
-    return std::nullopt;
-  }
-  return body;
-}
-
-// A string field: absent -> `fallback`; present but not a string -> error.
-std::optional<std::string> StringField(const json& body, const char* name, Response* error,
-                                       std::optional<std::string> fallback = std::nullopt) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    if (!fallback) *error = Response::Error(400, fmt::format("'{}' is required", name));
-    return fallback;
-  }
-  if (!it->is_string()) {
-    *error = Response::Error(400, fmt::format("'{}' must be a string", name));
-    return std::nullopt;
-  }
-  return it->get<std::string>();
-}
 
 std::optional<int64_t> ParseId(const std::string& text) {
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {

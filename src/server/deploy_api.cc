@@ -9,11 +9,20 @@
 namespace tauon::server {
 namespace {
 
+using http::ObjectBody;
 using http::Request;
 using http::Response;
+using http::StringField;
 using nlohmann::json;
 
 constexpr size_t kMaxLogBytes = 4 * 1024 * 1024;  // The end of a longer log.
+
+// Who a request acts for: its body's "by", else the admin (one token, one user).
+std::optional<std::string> Actor(const json& body, Response* error) {
+  std::optional<std::string> who = StringField(body, "by", error, "");
+  if (who && who->empty()) *who = "admin";
+  return who;
+}
 
 }  // namespace
 
@@ -52,24 +61,17 @@ Response DeployApi::Environment(const Request& request) {
 }
 
 Response DeployApi::Deploy(const Request& request) {
-  json body = request.body.empty() ? json::object()
-                                   : json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object()) return Response::Error(400, "the request body must be a JSON object");
-  for (const char* field : {"model", "repo", "by"}) {
-    if (body.contains(field) && !body[field].is_string()) {
-      return Response::Error(400, fmt::format("'{}' must be a string", field));
-    }
-  }
-  if (!body.contains("model")) {
+  Response error;
+  std::optional<json> body = ObjectBody(request, &error);
+  if (!body) return error;
+  std::optional<std::string> model = StringField(*body, "model", &error, "");
+  std::optional<std::string> repo = StringField(*body, "repo", &error, "");
+  std::optional<std::string> who = Actor(*body, &error);
+  if (!model || !repo || !who) return error;
+  if (model->empty()) {
     return Response::Error(400, "'model' is required: NAME, NAME@VERSION or NAME@ALIAS");
   }
-  deploy::DeployRequest deploy;
-  deploy.environment = request.params.at("name");
-  deploy.model = body["model"].get<std::string>();
-  deploy.repo = body.value("repo", "");
-  // One token, one user: the admin; a client may say who it acts for.
-  deploy.who = body.value("by", "");
-  if (deploy.who.empty()) deploy.who = "admin";
+  deploy::DeployRequest deploy{request.params.at("name"), *model, *repo, *who};
   if (Result<artifacts::ModelRef> ref = artifacts::ParseModelRef(deploy.model); !ref) {
     return Response::Error(400, ref.error().message);
   }
@@ -87,18 +89,15 @@ Response DeployApi::Deploy(const Request& request) {
 Response DeployApi::Act(
     const Request& request,
     const std::function<Result<std::string>(const std::string&, const std::string&)>& action) {
-  json body = request.body.empty() ? json::object()
-                                   : json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object()) return Response::Error(400, "the request body must be a JSON object");
-  if (body.contains("by") && !body["by"].is_string()) {
-    return Response::Error(400, "'by' must be a string");
-  }
-  std::string who = body.value("by", "");
-  if (who.empty()) who = "admin";
+  Response error;
+  std::optional<json> body = ObjectBody(request, &error);
+  if (!body) return error;
+  std::optional<std::string> who = Actor(*body, &error);
+  if (!who) return error;
   const std::string& name = request.params.at("name");
   // First: a promotion may create the environment (the first release of an
   // `approval: manual` environment).
-  Result<std::string> done = action(name, who);
+  Result<std::string> done = action(name, *who);
   Result<std::optional<json>> environment = controller_.Environment(name);
   if (!environment) return Response::Error(500, environment.error().message);
   if (!done) {
@@ -123,21 +122,17 @@ Response DeployApi::Abort(const Request& request) {
 }
 
 Response DeployApi::Rollback(const Request& request) {
-  json body = request.body.empty() ? json::object()
-                                   : json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object()) return Response::Error(400, "the request body must be a JSON object");
-  for (const char* field : {"to", "by"}) {
-    if (body.contains(field) && !body[field].is_string()) {
-      return Response::Error(400, fmt::format("'{}' must be a string", field));
-    }
-  }
+  Response error;
+  std::optional<json> body = ObjectBody(request, &error);
+  if (!body) return error;
+  std::optional<std::string> to = StringField(*body, "to", &error, "");
+  std::optional<std::string> who = Actor(*body, &error);
+  if (!to || !who) return error;
   const std::string& name = request.params.at("name");
-  std::string who = body.value("by", "");
-  if (who.empty()) who = "admin";
   Result<std::optional<json>> environment = controller_.Environment(name);
   if (!environment) return Response::Error(500, environment.error().message);
   if (!*environment) return Response::Error(404, fmt::format("no environment '{}'", name));
-  Result<int64_t> release = controller_.Rollback(name, body.value("to", ""), who);
+  Result<int64_t> release = controller_.Rollback(name, *to, *who);
   if (!release) return Response::Error(409, release.error().message);
   environment = controller_.Environment(name);
   json out = environment && *environment ? **environment : json::object();
