@@ -182,6 +182,21 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
         seen["#canary"] = line;
       }
     }
+    // A rolling update's and a blue-green preview's moves, as they happen.
+    if (!options.json) {
+      const json& events = environment["events"];
+      for (auto e = events.rbegin(); e != events.rend(); ++e) {
+        const std::string what = Text((*e)["what"]);
+        if ((*e)["release"] != release || (what != "rolling" && what != "preview" && what != "waiting")) {
+          continue;
+        }
+        const std::string key = "#" + Text((*e)["at"]) + what + Text((*e)["why"]);
+        if (!seen.contains(key)) {
+          fmt::print("  {}: {}\n", what, Text((*e)["why"]));
+          seen[key] = "";
+        }
+      }
+    }
     if (phase == "live") {
       if (options.json) {
         fmt::print("{}\n", api::ToJsonText(environment));
