@@ -46,6 +46,9 @@ void PrintDetail(const json& environment) {
     weights.push_back(fmt::format("{} {}%", version, weight.dump()));
   }
   fmt::print("weights     {}\n", weights.empty() ? "none: no release serves yet" : Join(weights, ", "));
+  if (environment.contains("preview_url")) {
+    fmt::print("preview     {}\n", Text(environment["preview_url"]));
+  }
   if (environment.contains("step")) {
     const json& step = environment["step"];
     fmt::print("canary      step {} of {}: {}% of traffic since {}\n", Text(step["index"]),

@@ -85,6 +85,9 @@ expect_json "$BODY" 'd["preview_url"]' "http://127.0.0.1:$PREVIEW_PORT"
 expect_eq clf@2 "$(model_at "$PREVIEW_PORT")" "the preview answers with the new version"
 expect_eq clf@1 "$(model_at "$ENV_PORT")" "the environment still answers with the old one"
 expect_json "$BODY" 'd["weights"]' '{"clf@1": 100}'
+OUT=$(tauon_remote status production 2>&1)
+expect_match "$OUT" '^release +2 clf@2 +preview +strategy blue_green$' "status shows the preview"
+expect_match "$OUT" "^preview +http://127.0.0.1:$PREVIEW_PORT\$" "status shows the preview's URL"
 preview_load 2 preview1
 wait $PREVIEW_LOAD_PID
 wait_for 10 "the pre-promotion analysis to pass" environment_is 'd["events"][0]["what"]' waiting
