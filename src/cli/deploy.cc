@@ -109,9 +109,11 @@ void PrintDetail(const json& environment) {
   const json& events = environment["events"];
   for (size_t i = events.size(); i-- > 0;) {  // Oldest first, as a log.
     const json& event = events[i];
-    fmt::print("{}  {:<11} {}{}  ({})\n", Text(event["at"]), Text(event["what"]),
-               event["release"].is_null() ? "" : "release " + Text(event["release"]),
-               event["why"].get<std::string>().empty() ? "" : ": " + Text(event["why"]),
+    std::string text = event["release"].is_null() ? "" : "release " + Text(event["release"]);
+    if (!event["why"].get<std::string>().empty()) {
+      text += (text.empty() ? "" : ": ") + Text(event["why"]);
+    }
+    fmt::print("{}  {:<11} {}  ({})\n", Text(event["at"]), Text(event["what"]), text,
                Text(event["who"]));
   }
 }
@@ -145,11 +147,15 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
     fmt::print("{} {} to {}: release {}\n", options.rollback ? "rolling back to" : "deploying",
                Version(*started), options.environment, release);
   }
+  return Follow(remote, options, *started, release);
+}
+
+int Follow(const Remote& remote, const DeployOptions& options, json environment, int64_t release) {
+  const std::string path = "/api/v1/environments/" + http::PercentEncode(options.environment);
   // Polls the environment, printing each replica's changes, until the
   // release serves or will never serve.
   std::map<std::string, std::string> seen;
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
-  json environment = *started;
   while (true) {
     for (const json& replica : environment["replicas"]) {
       if (replica["release"].get<int64_t>() != release || options.json) continue;
@@ -175,7 +181,7 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
       const json& step = environment["step"];
       std::string line = fmt::format("canary step {} of {}: {}% of traffic", Text(step["index"]),
                                      Text(step["of"]), Text(step["weight"]));
-      if (!environment["analysis"].empty()) {
+      if (!environment["analysis"].empty() && environment["analysis"][0]["release"] == release) {
         const json& last = environment["analysis"][0];
         line += fmt::format(", analysis interval {} {}", Text(last["interval"]), Text(last["verdict"]));
         if (!last["reason"].get<std::string>().empty()) line += ": " + Text(last["reason"]);
@@ -270,14 +276,16 @@ int StatusCommand(const Remote& remote, const std::string& environment, bool as_
 }
 
 int RolloutCommand(const Remote& remote, const std::string& action,
-                   const std::string& environment) {
+                   const DeployOptions& options) {
   json body = json::object();
   if (const char* user = getenv("USER"); user && *user) body["by"] = user;
   Result<json> done = CallApi(
-      remote, "POST", "/api/v1/environments/" + http::PercentEncode(environment) + "/" + action, body);
+      remote, "POST",
+      "/api/v1/environments/" + http::PercentEncode(options.environment) + "/" + action, body);
   if (!done) return Failed(kExitFailed, "{}", done.error().message);
   fmt::print("{}\n", Text((*done)["message"]));
-  return kExitOk;
+  if (!options.wait || !(*done)["release"].is_number()) return kExitOk;
+  return Follow(remote, options, *done, (*done)["release"].get<int64_t>());
 }
 
 bool IsReplicaLogRef(const std::string& text) {
