@@ -61,12 +61,7 @@ int TestsReplayCommand(const std::filesystem::path& file, bool as_json) {
 namespace {
 
 nlohmann::json RankedJson(const history::RankedTest& test, size_t rank) {
-  nlohmann::json flaky = nullptr;
-  if (test.flaky) {
-    flaky = {{"reason", test.flaky->reason},
-             {"runs", test.flaky->runs},
-             {"commits", test.flaky->commits}};
-  }
+  nlohmann::json flaky = test.flaky ? api::FlakyEvidenceJson(*test.flaky) : nlohmann::json();
   return {{"rank", rank},
           {"id", test.id},
           {"score", test.score},
