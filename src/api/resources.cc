@@ -175,6 +175,22 @@ json FlakyEvidenceJson(const history::FlakyEvidence& evidence) {
   return {{"reason", evidence.reason}, {"runs", evidence.runs}, {"commits", evidence.commits}};
 }
 
+json FlakyTestsJson(const std::string& repo, const std::vector<history::FlakyTest>& tests) {
+  json list = json::array();
+  for (const history::FlakyTest& test : tests) {
+    list.push_back({{"job", test.job},
+                    {"id", test.id},
+                    {"classname", test.classname},
+                    {"name", test.name},
+                    {"flaky", FlakyEvidenceJson(test.evidence)},
+                    {"executions", test.executions},
+                    {"failures", test.failures},
+                    {"last_run", test.last_run},
+                    {"last_status", test.last_status}});
+  }
+  return {{"repo", repo}, {"tests", list}};
+}
+
 json ModelVersionJson(const store::ModelVersionRecord& version,
                       const std::map<std::string, int>& aliases) {
   json item = {{"name", version.name},

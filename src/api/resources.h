@@ -28,6 +28,11 @@ Result<nlohmann::json> RunJson(store::Store& store, int64_t run_id);
 // {"reason", "runs": [ID, ...], "commits": [SHA12, ...]}.
 nlohmann::json FlakyEvidenceJson(const history::FlakyEvidence& evidence);
 
+// A repository's flaky tests (`GET /api/v1/repos/{name}/flaky-tests`, `tauon
+// tests flaky --json`): {"repo", "tests": [{"job", "id", "classname", "name",
+// "flaky", "executions", "failures", "last_run", "last_status"}]}.
+nlohmann::json FlakyTestsJson(const std::string& repo, const std::vector<history::FlakyTest>& tests);
+
 // A model version: name, version, digest, commit, run_id, metrics{} (per
 // job), params{}, files[], aliases[] (of those in `aliases` on it), ...
 nlohmann::json ModelVersionJson(const store::ModelVersionRecord& version,

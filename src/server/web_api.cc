@@ -161,19 +161,7 @@ Response Api::FlakyTests(const Request& request) {
   Result<std::vector<history::FlakyTest>> flaky =
       history::FlakyTestsOfRepo((*store)->database(), repo);
   if (!flaky) return Response::Error(500, flaky.error().message);
-  json tests = json::array();
-  for (const history::FlakyTest& test : *flaky) {
-    tests.push_back({{"job", test.job},
-                     {"id", test.id},
-                     {"classname", test.classname},
-                     {"name", test.name},
-                     {"flaky", api::FlakyEvidenceJson(test.evidence)},
-                     {"executions", test.executions},
-                     {"failures", test.failures},
-                     {"last_run", test.last_run},
-                     {"last_status", test.last_status}});
-  }
-  return Response::Json(200, {{"repo", repo}, {"tests", tests}});
+  return Response::Json(200, api::FlakyTestsJson(repo, *flaky));
 }
 
 }  // namespace tauon::server

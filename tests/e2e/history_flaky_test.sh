@@ -43,6 +43,16 @@ expect_json "$OUT" "[t['flaky'] for t in d['jobs'][0]['tests'] if t['flaky']][0]
 expect_json "$OUT" "len([t['flaky'] for t in d['jobs'][0]['tests'] if t['flaky']][0]['commits'][0])" 12
 expect_exit 0 tauon tests rank flakes
 expect_contains "$OUT" "flaky: passed and failed on the same commit"
+# tauon tests flaky: the repository's flaky tests, with the evidence.
+expect_exit 0 tauon tests flaky flakes
+expect_contains "$OUT" "flakes: 1 flaky test"
+expect_contains "$OUT" "  test  tests.test_flakes::test_flappy  failed 1 of 2; last passed in run 1"
+expect_contains "$OUT" "    passed and failed on the same commit: run 1 (commit ${SHA1:0:12})"
+expect_exit 0 tauon tests flaky "$REPO" --json
+expect_json "$OUT" "d['repo'], [(t['id'], t['flaky'], t['executions'], t['failures']) for t in d['tests']]" \
+  "[\"flakes\", [[\"tests.test_flakes::test_flappy\", {\"commits\": [\"${SHA1:0:12}\"], \"reason\": \"passed and failed on the same commit\", \"runs\": [1]}, 2, 1]]]"
+expect_exit 1 tauon tests flaky nope
+expect_contains "$ERR" "tauon: error: no test results recorded for repository 'nope'"
 
 section "run 2: a known-flaky failure is quarantined"
 commit_all "again"
