@@ -31,7 +31,8 @@ nlohmann::json FlakyEvidenceJson(const history::FlakyEvidence& evidence);
 // A repository's flaky tests (`GET /api/v1/repos/{name}/flaky-tests`, `tauon
 // tests flaky --json`): {"repo", "tests": [{"job", "id", "classname", "name",
 // "flaky", "executions", "failures", "last_run", "last_status"}]}.
-nlohmann::json FlakyTestsJson(const std::string& repo, const std::vector<history::FlakyTest>& tests);
+nlohmann::json FlakyTestsJson(const std::string& repo,
+                              const std::vector<history::FlakyTest>& tests);
 
 // A model version: name, version, digest, commit, run_id, metrics{} (per
 // job), params{}, files[], aliases[] (of those in `aliases` on it), ...

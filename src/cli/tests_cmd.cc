@@ -90,7 +90,8 @@ int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& r
   // For a directory: the tests that its HEAD commit changed count as suspect.
   std::vector<std::string> changed_now;
   if (std::filesystem::is_directory(repo_arg, ec)) {
-    std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(repo_arg));
+    std::filesystem::path dir =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(repo_arg));
     if (auto git = scm::GitRepository::Open(dir); git) {
       if (auto head = (*git)->Resolve(""); head && !head->sha.empty()) {
         if (auto changed = history::ChangedFiles(**git, head->sha)) changed_now = std::move(*changed);
@@ -177,11 +178,14 @@ int TestsFlakyCommand(const std::filesystem::path& data_dir, const std::string& 
     return kExitFailed;
   }
   if (jobs->empty()) {
-    fmt::print(stderr, "tauon: error: no test results recorded for repository '{}' (a job with "
-                       "'reports: junit:' records them)\n", repo);
+    fmt::print(stderr,
+               "tauon: error: no test results recorded for repository '{}' (a job with "
+               "'reports: junit:' records them)\n",
+               repo);
     return kExitFailed;
   }
-  Result<std::vector<history::FlakyTest>> flaky = history::FlakyTestsOfRepo((*store)->database(), repo);
+  Result<std::vector<history::FlakyTest>> flaky =
+      history::FlakyTestsOfRepo((*store)->database(), repo);
   if (!flaky) {
     fmt::print(stderr, "tauon: error: {}\n", flaky.error().message);
     return kExitFailed;

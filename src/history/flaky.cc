@@ -142,7 +142,8 @@ Status MarkKnownFlaky(store::Database& db, int64_t job_id,
       Result<store::Statement> update = db.Prepare(
           "UPDATE test_results SET known_flaky = ?, known_flaky_evidence = ? WHERE id = ?");
       if (!update) return std::unexpected(update.error());
-      if (Status ok = update->Bind(1, evidence->reason).Bind(2, EvidenceText(*evidence)).Bind(3, id).Run();
+      if (Status ok =
+              update->Bind(1, evidence->reason).Bind(2, EvidenceText(*evidence)).Bind(3, id).Run();
           !ok) {
         return ok;
       }

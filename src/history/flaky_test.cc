@@ -27,7 +27,8 @@ TEST(FlakyDetectorTest, SameCommitFlipsAndMarkers) {
   // a: fails then passes on a retry of commit c1. b: fails on two commits
   // (broken, not flaky). c: the runner said it passed after failing.
   for (const TestExecution& e :
-       {Exec(1, 1, "c1aaaaaaaaaaaaaa", "a", "failed"), Exec(1, 1, "c1aaaaaaaaaaaaaa", "b", "failed"),
+       {Exec(1, 1, "c1aaaaaaaaaaaaaa", "a", "failed"),
+        Exec(1, 1, "c1aaaaaaaaaaaaaa", "b", "failed"),
         Exec(1, 2, "c1aaaaaaaaaaaaaa", "a", "passed"), Exec(2, 1, "c2", "b", "failed"),
         Exec(2, 1, "c2", "a", "skipped")}) {
     detector.Observe(e);
@@ -54,17 +55,21 @@ TEST(FlakyDetectorTest, FlipsOftenWithinTheLastTenVerdicts) {
     detector.Observe(Exec(run, 1, "c" + std::to_string(run), "a", verdict));
   };
   for (const char* v : verdicts) observe(v);
-  EXPECT_EQ(detector.Judge("suite::a"),
-            (FlakyEvidence{"flips often: 4 changes of verdict in its last 5 runs", {2, 3, 4, 5}, {}}));
+  EXPECT_EQ(
+      detector.Judge("suite::a"),
+      (FlakyEvidence{"flips often: 4 changes of verdict in its last 5 runs", {2, 3, 4, 5}, {}}));
   for (int i = 0; i < 9; ++i) observe("passed");
   EXPECT_FALSE(detector.Judge("suite::a"));
 }
 
 TEST(FindFlakyTestsTest, OnlyFlakyTestsWithTheirCounts) {
   std::vector<FlakyTest> flaky = FindFlakyTests({
-      Exec(1, 1, "c1", "a", "failed"), Exec(1, 1, "c1", "b", "passed"),
-      Exec(1, 2, "c1", "a", "passed"), Exec(1, 2, "c1", "b", "passed"),
-      Exec(2, 1, "c2", "a", "failed"), Exec(2, 1, "c2", "b", "failed"),
+      Exec(1, 1, "c1", "a", "failed"),
+      Exec(1, 1, "c1", "b", "passed"),
+      Exec(1, 2, "c1", "a", "passed"),
+      Exec(1, 2, "c1", "b", "passed"),
+      Exec(2, 1, "c2", "a", "failed"),
+      Exec(2, 1, "c2", "b", "failed"),
   });
   ASSERT_EQ(flaky.size(), 1u);
   EXPECT_EQ(flaky[0].job, "test");
@@ -88,7 +93,8 @@ TEST(DescribeFlakyTest, ReasonThenRunsThenCommits) {
 class KnownFlakyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("tauon_flaky_test_" + std::to_string(getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("tauon_flaky_test_" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     store_ = std::move(*store::Store::Open(dir_ / "tauon.db"));
@@ -133,7 +139,8 @@ TEST_F(KnownFlakyTest, MarksFailuresWithTheirEvidence) {
   ASSERT_TRUE(MarkKnownFlaky(store_->database(), job, {{"pkg.A::t1", why}, {"t2", why}}));
   auto flaky = KnownFlakyFailures(store_->database(), run);
   ASSERT_TRUE(flaky) << flaky.error().message;
-  EXPECT_EQ(*flaky, (std::map<int64_t, std::map<std::string, FlakyEvidence>>{{job, {{"pkg.A::t1", why}}}}));
+  EXPECT_EQ(*flaky,
+            (std::map<int64_t, std::map<std::string, FlakyEvidence>>{{job, {{"pkg.A::t1", why}}}}));
   EXPECT_TRUE(KnownFlakyFailures(store_->database(), run + 1)->empty());
 
   // A mark from before the evidence was kept reads as the reason alone.
@@ -158,7 +165,9 @@ TEST_F(KnownFlakyTest, AReusedJobKeepsItsMarks) {
   ASSERT_TRUE(copy) << copy.error().message;
   auto flaky = KnownFlakyFailures(store_->database(), rerun);
   ASSERT_TRUE(flaky) << flaky.error().message;
-  EXPECT_EQ(*flaky, (std::map<int64_t, std::map<std::string, FlakyEvidence>>{{*copy, {{"pkg::flappy", why}}}}));
+  EXPECT_EQ(
+      *flaky,
+      (std::map<int64_t, std::map<std::string, FlakyEvidence>>{{*copy, {{"pkg::flappy", why}}}}));
   // The copy keeps the report's order.
   auto results = store_->GetRunTestResults(rerun);
   ASSERT_TRUE(results);

@@ -266,11 +266,13 @@ TEST(BuildRequestTest, KnownFlakyFailuresAreListedApart) {
   notice.flaky_failed_tests = {"tests.test_io::test_net (known flaky: flips often)"};
   json slack = BodyOf(BuildRequest(MakeChannel(Channel::Kind::kSlack, "https://x"), notice, kNow));
   std::string text = slack["blocks"][0]["text"]["text"];
-  EXPECT_NE(text.find("*Failed tests:*\n• tests.test_model::test_accuracy: accuracy 0.81 &lt; 0.90\n"
-                      "*Known-flaky failures:*\n• tests.test_io::test_net (known flaky: flips often)"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("*Failed tests:*\n• tests.test_model::test_accuracy: accuracy 0.81 &lt; 0.90\n"
+                "*Known-flaky failures:*\n• tests.test_io::test_net (known flaky: flips often)"),
+      std::string::npos)
       << text;
-  json ding = BodyOf(BuildRequest(MakeChannel(Channel::Kind::kDingTalk, "https://x"), notice, kNow));
+  json ding =
+      BodyOf(BuildRequest(MakeChannel(Channel::Kind::kDingTalk, "https://x"), notice, kNow));
   std::string markdown = ding["markdown"]["text"];
   EXPECT_NE(markdown.find("**Known-flaky failures:**\n\n- tests.test_io::test_net (known flaky: "
                           "flips often)\n"),

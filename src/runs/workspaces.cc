@@ -190,7 +190,8 @@ bool RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   }
   notes_.JobMessage(job, attempt, summary);
   for (const auto& [id, evidence] : flaky_failures) {
-    notes_.JobMessage(job, attempt, fmt::format("flaky: {} ({})", id, history::DescribeFlaky(evidence)));
+    notes_.JobMessage(job, attempt,
+                      fmt::format("flaky: {} ({})", id, history::DescribeFlaky(evidence)));
   }
   bool excused = !succeeded && plan_.jobs[job].spec.quarantine && counts.failed > 0 &&
                  static_cast<int>(flaky_failures.size()) == counts.failed;

@@ -154,9 +154,8 @@ Response Api::FlakyTests(const Request& request) {
   Result<std::vector<store::RunRecord>> runs = (*store)->ListRuns(filter);
   Result<std::vector<store::RepoRecord>> repos = (*store)->ListRepos();
   if (!runs || !repos) return Response::Error(500, "cannot read the repositories");
-  bool known = !runs->empty() || std::any_of(repos->begin(), repos->end(), [&](const auto& r) {
-                 return r.name == repo;
-               });
+  bool known = !runs->empty() || std::any_of(repos->begin(), repos->end(),
+                                             [&](const auto& r) { return r.name == repo; });
   if (!known) return Response::Error(404, fmt::format("no repository named '{}'", repo));
   Result<std::vector<history::FlakyTest>> flaky =
       history::FlakyTestsOfRepo((*store)->database(), repo);
