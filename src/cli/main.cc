@@ -512,8 +512,9 @@ int main(int argc, char** argv) {
     exit_code = tauon::router::RouterCommand(router_options);
   });
 
-  // tauon tests replay|rank
-  CLI::App* tests_cmd = app.add_subcommand("tests", "Test history: replay a history, rank tests");
+  // tauon tests replay|rank|flaky
+  CLI::App* tests_cmd =
+      app.add_subcommand("tests", "Test history: replay a history, rank tests, list flaky tests");
   tests_cmd->require_subcommand(1);
   std::string replay_file;
   bool replay_json = false;
@@ -535,6 +536,17 @@ int main(int argc, char** argv) {
   tests_rank->add_flag("--json", rank_json, "Print JSON");
   actions.emplace_back(tests_rank, [&] {
     exit_code = tauon::cli::TestsRankCommand(data_dir, rank_repo, rank_job, rank_json);
+  });
+  std::string flaky_repo;
+  bool flaky_json = false;
+  CLI::App* tests_flaky = tests_cmd->add_subcommand(
+      "flaky", "A repository's flaky tests, with the runs and commits that show them");
+  tests_flaky->add_option("repo", flaky_repo, "The repository: its name as runs record it, or its "
+                                              "directory")
+      ->required();
+  tests_flaky->add_flag("--json", flaky_json, "Print JSON");
+  actions.emplace_back(tests_flaky, [&] {
+    exit_code = tauon::cli::TestsFlakyCommand(data_dir, flaky_repo, flaky_json);
   });
 
   try {
