@@ -196,7 +196,8 @@ int Follow(const Remote& remote, const DeployOptions& options, json environment,
       const json& events = environment["events"];
       for (auto e = events.rbegin(); e != events.rend(); ++e) {
         const std::string what = Text((*e)["what"]);
-        if ((*e)["release"] != release || (what != "rolling" && what != "preview" && what != "waiting")) {
+        if ((*e)["release"] != release ||
+            (what != "rolling" && what != "preview" && what != "waiting")) {
           continue;
         }
         const std::string key = "#" + Text((*e)["at"]) + what + Text((*e)["why"]);
@@ -275,8 +276,7 @@ int StatusCommand(const Remote& remote, const std::string& environment, bool as_
   return kExitOk;
 }
 
-int RolloutCommand(const Remote& remote, const std::string& action,
-                   const DeployOptions& options) {
+int RolloutCommand(const Remote& remote, const std::string& action, const DeployOptions& options) {
   json body = json::object();
   if (const char* user = getenv("USER"); user && *user) body["by"] = user;
   Result<json> done = CallApi(

@@ -447,7 +447,8 @@ std::vector<TrafficTarget> Controller::Targets(const std::string& environment) {
     out.release = label;
     out.version = active.version;
     for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(active.release.id)) {
-      if (replica.state == runtime::ReplicaState::kReady && !active.retired.contains(replica.name)) {
+      if (replica.state == runtime::ReplicaState::kReady &&
+          !active.retired.contains(replica.name)) {
         out.upstreams.push_back({replica.name, "127.0.0.1", replica.port});
       }
     }
@@ -559,7 +560,8 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
   const std::vector<TrafficTarget> targets = Targets(environment.name);
   for (const TrafficTarget& target : targets) total += target.weight;
   for (const TrafficTarget& target : targets) {
-    if (total > 0 && target.weight > 0) out["weights"][target.version] = target.weight * 100 / total;
+    if (total > 0 && target.weight > 0)
+      out["weights"][target.version] = target.weight * 100 / total;
     for (const TrafficTarget::Upstream& upstream : target.upstreams) {
       if (target.weight > 0) serving_ports.insert(upstream.port);
     }

@@ -44,7 +44,8 @@ void Controller::Roll(Active& next) {
   }));
 
   // Out: while at least size - max_unavailable replicas stay ready.
-  int removable = std::min<int>(ready + old_ready - (size - unavailable), static_cast<int>(old.size()));
+  int removable =
+      std::min<int>(ready + old_ready - (size - unavailable), static_cast<int>(old.size()));
   std::vector<std::string> out;
   for (int i = 0; i < removable; ++i) out.push_back(old[static_cast<size_t>(i)].name);
   const int old_left = static_cast<int>(old.size()) - static_cast<int>(out.size());

@@ -53,7 +53,8 @@ Duration ProgressDeadline(const spec::EnvironmentSpec& settings) {
 
 Controller::Active* Controller::InProgress(const std::string& environment) {
   for (auto& [id, active] : active_) {
-    if (active.release.environment == environment && InProgressPhase(active.release.phase)) return &active;
+    if (active.release.environment == environment && InProgressPhase(active.release.phase))
+      return &active;
   }
   return nullptr;
 }
@@ -119,10 +120,9 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
     const Duration delay =
         active.settings.blue_green ? active.settings.blue_green->scale_down_delay : Duration(0);
     Event(release.environment, *previous, "superseded",
-          delay > Duration(0)
-              ? fmt::format("{}; its replicas stop in {}s unless rolled back to", reason,
-                            delay.count() / 1000)
-              : reason);
+          delay > Duration(0) ? fmt::format("{}; its replicas stop in {}s unless rolled back to",
+                                            reason, delay.count() / 1000)
+                              : reason);
     Drain(*previous, "", delay);
   }
   RoutePreview(release.environment);
@@ -198,7 +198,8 @@ std::optional<router::Snapshot> Controller::Sample(const Active& release) {
   std::optional<router::Snapshot> sample = traffic_.Sample(release.release.environment);
   if (sample && release.release.phase == "preview") {
     // A blue-green preview's traffic comes through its own router.
-    std::optional<router::Snapshot> preview = traffic_.Sample(PreviewRouter(release.release.environment));
+    std::optional<router::Snapshot> preview =
+        traffic_.Sample(PreviewRouter(release.release.environment));
     if (!preview) return std::nullopt;
     if (const router::ReleaseSnapshot* r = preview->Find("preview")) sample->releases.push_back(*r);
   }
@@ -235,7 +236,9 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   (void)store_->AddAnalysis(record);
   if (verdict.verdict == "pass") {
     canary.failed_in_a_row = 0;
-    if (preview) PreviewPassed(canary, fmt::format("pre-promotion analysis passed interval {}", canary.intervals));
+    if (preview)
+      PreviewPassed(canary,
+                    fmt::format("pre-promotion analysis passed interval {}", canary.intervals));
   } else if (verdict.verdict == "fail") {
     canary.failed_in_a_row++;
     Event(canary.release.environment, canary.release.id, "analysis-failed",
@@ -309,7 +312,8 @@ void Controller::Tick() {
       }
     }
     const std::string& phase = active.release.phase;
-    if (phase == "starting" || phase == "rolling" || (phase == "preview" && !active.preview_passed)) {
+    if (phase == "starting" || phase == "rolling" ||
+        (phase == "preview" && !active.preview_passed)) {
       const Duration deadline = ProgressDeadline(active.settings);
       if (now - active.started >= deadline) {
         RollBack(active,
@@ -365,12 +369,12 @@ Result<std::string> Controller::Promote(const std::string& environment, const st
     }
   }
   if (!canary || canary->release.phase != "canary") {
-    return Fail("environment '{}' has nothing to promote: no canary, blue-green preview or "
-                "version waiting for approval{}",
-                environment,
-                canary ? fmt::format(" (release {} is still {})", canary->release.id,
-                                     canary->release.phase)
-                       : "");
+    return Fail(
+        "environment '{}' has nothing to promote: no canary, blue-green preview or "
+        "version waiting for approval{}",
+        environment,
+        canary ? fmt::format(" (release {} is still {})", canary->release.id, canary->release.phase)
+               : "");
   }
   const int64_t id = canary->release.id;
   NextStep(*canary, who);
@@ -442,8 +446,8 @@ Result<int64_t> Controller::Rollback(const std::string& environment, const std::
       return Fail("environment '{}' has served no other version to roll back to", environment);
     }
   }
-  Event(environment, current->id, "rollback", fmt::format("to {} (asked by {})", request.model, who),
-        who);
+  Event(environment, current->id, "rollback",
+        fmt::format("to {} (asked by {})", request.model, who), who);
   // Within a blue-green scale_down_delay the release before still runs: the
   // rollback is a switch back to it.
   for (const store::ReleaseRecord& release : *releases) {

@@ -1288,7 +1288,8 @@ TEST(ParserTest, RollingStrategy) {
   EXPECT_EQ(rolling.max_unavailable.Of(8, false), 2);
   EXPECT_EQ(rolling.progress_deadline, Duration(300'000));
 
-  p = ParseValid(head + "        rolling: { max_surge: 0, max_unavailable: 50%, progress_deadline: 1m }\n");
+  p = ParseValid(
+      head + "        rolling: { max_surge: 0, max_unavailable: 50%, progress_deadline: 1m }\n");
   rolling = *p.deploy->environments[0].rolling;
   EXPECT_EQ(rolling.max_surge.Of(4, true), 0);
   EXPECT_EQ(rolling.max_unavailable.Of(4, false), 2);
