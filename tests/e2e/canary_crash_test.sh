@@ -12,31 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 
 make_repo "$E2E_TMP/clf"
-# The model's behaviour.txt: "ok", "delay SECONDS" (every answer waits that
-# long) or "unready" (the readiness check always answers 503).
-write "$REPO/serve.py" <<'EOF'
-import http.server, json, os, time
-behaviour = open(os.path.join(os.environ["TAUON_MODEL_DIR"], "behaviour.txt")).read().split()
-delay = float(behaviour[1]) if behaviour[0] == "delay" else 0.0
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    def do_GET(self):
-        if self.path == "/healthz":
-            status = 503 if behaviour[0] == "unready" else 200
-        else:
-            status = 200
-            time.sleep(delay)
-        body = json.dumps({"model": os.environ["TAUON_MODEL"]}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-EOF
+# The model's behaviour.txt: "ok", "delay SECONDS" or "unready" (model_server.py).
+cp "$E2E_DIR/model_server.py" "$REPO/serve.py"
 release() {  # release BEHAVIOUR...: commits a version that behaves so and registers it
   write "$REPO/.tauon.yml" <<EOF
 jobs:

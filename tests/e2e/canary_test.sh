@@ -7,25 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 make_repo "$E2E_TMP/clf"
-write "$REPO/serve.py" <<'EOF'
-import http.server, json, os, sys
-behaviour = open(os.path.join(os.environ["TAUON_MODEL_DIR"], "behaviour.txt")).read().strip()
-if behaviour == "crash":
-    sys.exit("this model cannot load")
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        status = 500 if behaviour == "errors" and self.path != "/healthz" else 200
-        body = json.dumps({"model": os.environ["TAUON_MODEL"]}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-EOF
+cp "$E2E_DIR/model_server.py" "$REPO/serve.py"
 release() {  # release BEHAVIOUR SECOND_PAUSE: commits a version and registers it
   write "$REPO/.tauon.yml" <<EOF
 jobs:
@@ -52,32 +34,14 @@ EOF
   commit_all "model $1"
   expect_exit 0 tauon run "$REPO"
 }
-release good ", pause: 1s"  # clf@1
-release good ", pause: 1s"  # clf@2
+release ok ", pause: 1s"  # clf@1
+release ok ", pause: 1s"  # clf@2
 release errors ", pause: 1s"  # clf@3
 release crash ", pause: 1s"   # clf@4
-release good ""              # clf@5: its last step waits for tauon promote
+release ok ""              # clf@5: its last step waits for tauon promote
 
-# load SECONDS FILE: GETs the environment's router as fast as it answers
-# (bounded), in the background; FILE gets {status: count}.
-load() {
-  "$PY" - "$ENV_PORT" "$1" >"$2" 2>&1 <<'EOF' &
-import http.client, sys, time
-port, end, codes = int(sys.argv[1]), time.time() + float(sys.argv[2]), {}
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-while time.time() < end and sum(codes.values()) < 20000:
-    try:
-        conn.request("GET", "/predict")
-        response = conn.getresponse()
-        response.read()
-        key = str(response.status)
-    except Exception as e:
-        key = type(e).__name__
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    codes[key] = codes.get(key, 0) + 1
-    time.sleep(0.002)
-print(" ".join(f"{k}={v}" for k, v in sorted(codes.items())))
-EOF
+load() {  # load SECONDS NAME: bounded traffic to the environment in the background
+  "$PY" "$E2E_DIR/load.py" "$ENV_PORT" "$1" >"$E2E_TMP/$2.json" 2>&1 &
   LOAD_PID=$!
 }
 
@@ -115,13 +79,13 @@ expect_json "$BODY" 'd["strategy"], d["events"][1]["why"]' \
   '["canary", "clf@1: all 2 replicas ready, 100% of traffic (no stable release to compare a canary with)"]'
 
 section "a healthy canary goes through its steps under load, without a failed request"
-load 6 "$E2E_TMP/load1.txt"
+load 6 load1
 expect_exit 0 tauon_remote deploy production --model clf@2
 expect_contains "$OUT" "canary step 1 of 2: 30% of traffic"
 expect_contains "$OUT" "canary step 2 of 2: 60% of traffic"
 expect_contains "$OUT" "release 2 is live in production: clf@2"
 wait $LOAD_PID
-expect_match "$(cat "$E2E_TMP/load1.txt")" '^200=[0-9]+$' "every request answered 200"
+expect_json "$E2E_TMP/load1.json" 'list(d["codes"])' '["200"]'
 api_json /api/v1/environments/production
 expect_json "$BODY" '[e["what"] for e in d["events"]][:5]' '["superseded", "alias", "live", "canary", "canary"]'
 expect_json "$BODY" 'd["events"][2]["why"].startswith("clf@2: promoted after 2 steps and ")' true
@@ -132,13 +96,13 @@ expect_json "$BODY" 'd["analysis"][0]["checks"][0]["check"], d["analysis"][0]["c
 expect_json "$BODY" 'd["weights"]' '{"clf@2": 100}'
 
 section "a canary that answers 500s is rolled back by its analysis"
-load 5 "$E2E_TMP/load2.txt"
+load 5 load2
 expect_exit 1 tauon_remote deploy production --model clf@3
 expect_contains "$ERR" "release 3 failed: analysis failed 1 interval in a row: error_rate < 0.05 (error_rate="
 wait $LOAD_PID
 # The requests the canary failed before the rollback (its blast radius), then only 200s.
-echo "load during the bad canary: $(cat "$E2E_TMP/load2.txt")"
-expect_match "$(cat "$E2E_TMP/load2.txt")" '^200=[0-9]+ 500=[0-9]+$' "200s, and the canary's 500s"
+echo "load during the bad canary: $(jget "$E2E_TMP/load2.json" 'd["codes"]')"
+expect_json "$E2E_TMP/load2.json" 'sorted(d["codes"])' '["200", "500"]'
 for i in 1 2 3 4 5 6 7 8 9 10; do
   expect_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ENV_PORT/predict")" "request $i after the rollback"
 done
