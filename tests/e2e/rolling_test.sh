@@ -38,6 +38,7 @@ release "slowstart 0.3" "{ max_surge: 1, max_unavailable: 0 }"             # clf
 release ok "{ max_surge: 0, max_unavailable: 1 }"                          # clf@3
 release crash "{ max_surge: 1, max_unavailable: 0 }"                       # clf@4
 release unready "{ max_surge: 1, max_unavailable: 0, progress_deadline: 3s }"  # clf@5
+release "slowstart 3" "{ max_surge: 1, max_unavailable: 0 }"               # clf@6
 
 # load SECONDS NAME: bounded traffic to the environment in the background.
 load() {
@@ -140,5 +141,25 @@ expect_contains "$ERR" "release 5 failed: not rolled out within the progress dea
 api_json /api/v1/environments/staging
 expect_json "$BODY" 'd["release"], d["weights"], [r["release"] for r in d["replicas"] if r["serving"]]' \
   '[3, {"clf@3": 100}, [3, 3, 3]]'
+expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "clf@3"'
+
+section "kill -9 of the server in the middle of a rolling update, then a restart"
+expect_exit 0 tauon_remote deploy staging --model clf@6 --no-wait
+halfway() {
+  api_json /api/v1/environments/staging
+  [[ $(jget "$BODY" 'sum(1 for r in d["replicas"] if r["release"] == 6 and r["serving"])') -ge 1 ]]
+}
+wait_for 30 "a replica of release 6 to serve" halfway
+expect_json "$BODY" 'd["phase"], d["release"]' '["rolling", 6]'
+OLD_PIDS=$(jget "$BODY" '" ".join(str(r["pid"]) for r in d["replicas"] if r["pid"])')
+kill_server
+start_server
+for pid in $OLD_PIDS; do
+  expect_true "replica $pid of the dead server killed by the new one" eval "! is_alive $pid"
+done
+wait_for 20 "release 3 to serve with 3 replicas again" whole
+expect_json "$BODY" 'd["release"], d["phase"], d["weights"]' '[3, "live", {"clf@3": 100}]'
+expect_json "$BODY" '[(r["id"], r["phase"], r["reason"]) for r in d["releases"] if r["id"] in (3, 6)]' \
+  '[[6, "failed", "rolled back: the server restarted during the rolling update"], [3, "live", ""]]'
 expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "clf@3"'
 stop_server
