@@ -45,6 +45,13 @@ int TestsReplayCommand(const std::filesystem::path& file, bool as_json) {
       weights[std::string(history::kFeatureNames[i])] = result.tauon_weights[i];
     }
     out["tauon_weights"] = weights;
+    nlohmann::json candidates = nlohmann::json::object();
+    for (size_t c = 0; c < history::EnsembleRanker::kCandidateCount; ++c) {
+      candidates[std::string(history::EnsembleRanker::kCandidateNames[c])] =
+          result.tauon_candidates[c];
+    }
+    out["tauon_candidates"] = candidates;
+    out["tauon_leader"] = history::EnsembleRanker::kCandidateNames[result.tauon_leader];
     fmt::print("{}\n", api::ToJsonText(out));
     return kExitOk;
   }

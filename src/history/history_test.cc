@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "history/apfd.h"
+#include "history/ensemble.h"
 #include "history/history_file.h"
 #include "history/ranker.h"
 #include "history/replay.h"
@@ -172,18 +173,101 @@ TEST(ReplayTest, NoFailingCycleGivesZeroes) {
   EXPECT_EQ(result.methods[3].apfd_failing, 0);
 }
 
+TEST(TestRecordTest, MarkovEstimatesCountTransitions) {
+  TestRecord r;
+  EXPECT_EQ(r.NextFailure(), 0);  // Never run.
+  // Prior alone: 1 in 5 after a pass, 1 in 2 after a failure.
+  EXPECT_DOUBLE_EQ(r.FailureAfterPass(), 0.2);
+  EXPECT_DOUBLE_EQ(r.FailureAfterFailure(), 0.5);
+  // P P F F P: after a pass, P->P, P->F; after a failure, F->F, F->P.
+  for (bool failed : {false, false, true, true, false}) r.Observe(1, failed, 1);
+  EXPECT_EQ(r.passes_then_passed, 1);
+  EXPECT_EQ(r.passes_then_failed, 1);
+  EXPECT_EQ(r.failures_then_failed, 1);
+  EXPECT_EQ(r.failures_then_passed, 1);
+  EXPECT_DOUBLE_EQ(r.FailureAfterPass(), 1.2 / 3);
+  EXPECT_DOUBLE_EQ(r.FailureAfterFailure(), 1.5 / 3);
+  EXPECT_DOUBLE_EQ(r.NextFailure(), r.FailureAfterPass());  // Last run passed.
+  r.Observe(2, true, 1);
+  EXPECT_DOUBLE_EQ(r.NextFailure(), r.FailureAfterFailure());
+  Features f = FeaturesOf(&r, 3);
+  EXPECT_DOUBLE_EQ(f[kFailureAfterPass], 2.2 / 4);
+  EXPECT_DOUBLE_EQ(f[kFailureAfterFailure], 1.5 / 3);
+  EXPECT_DOUBLE_EQ(f[kNextFailure], 1.5 / 3);
+}
+
 TEST(RankerTest, LearnsThatNewTestsFail) {
   // Every cycle, the never-run test fails and the known ones pass: the ranker
   // must learn to put never-run tests first, which the baselines cannot.
   LinearRanker ranker;
   Features fresh = FeaturesOf(nullptr, 10);
   TestRecord old;
-  for (int c = 0; c < 5; ++c) old.Observe(c, c == 4, 1);  // Failed last run.
+  for (int c = 0; c < 5; ++c) old.Observe(c, c >= 3, 1);  // Failed its last two runs.
   Features known = FeaturesOf(&old, 10);
-  EXPECT_LT(ranker.Score(fresh), ranker.Score(known));  // Starts as recently-failed.
-  for (int c = 0; c < 50; ++c) ranker.Learn({fresh, known}, {true, false});
+  // Starts as the Markov estimate: 1/2 for a new test, (1 + 0.5) / 2 here.
+  EXPECT_DOUBLE_EQ(ranker.Score(fresh), 0.5);
+  EXPECT_DOUBLE_EQ(ranker.Score(known), 0.75);
+  for (int c = 0; c < 100; ++c) ranker.Learn({fresh, known}, {true, false});
   EXPECT_GT(ranker.Score(fresh), ranker.Score(known));
-  EXPECT_EQ(ranker.cycles_learned(), 50);
+  EXPECT_EQ(ranker.cycles_learned(), 100);
+}
+
+TEST(RankerTest, ScoresWithAveragedWeights) {
+  // With average = 0.5, each cycle moves the scoring weights half-way to the
+  // stepped ones; with 0 they are the stepped ones.
+  Features fresh = FeaturesOf(nullptr, 10);
+  Features known = FeaturesOf(nullptr, 10);
+  known[kNeverRun] = 0;
+  known[kNextFailure] = 0.5;
+  LinearRanker stepped(RankerOptions{.average = 0});
+  LinearRanker averaged(RankerOptions{.average = 0.5});
+  stepped.Learn({fresh, known}, {true, false});
+  averaged.Learn({fresh, known}, {true, false});
+  for (size_t i = 0; i < kFeatureCount; ++i) {
+    double start = i == kNextFailure || i == kFileChanged ? 1 : i == kNeverRun ? 0.5 : 0;
+    EXPECT_DOUBLE_EQ(averaged.weights()[i], (start + stepped.weights()[i]) / 2) << kFeatureNames[i];
+  }
+}
+
+TEST(EnsembleTest, FollowsTheCandidateWithTheBestPastApfd) {
+  // Test a failed recently (high decay score) but passes after failures as a
+  // rule (low Markov estimate); b the other way round. a fails, b passes:
+  // recently failed orders them right, the Markov estimate (and the learned
+  // ranker, which starts as it) wrong.
+  Features a{}, b{};
+  a[kDecay80] = 1;
+  a[kNextFailure] = 0.1;
+  b[kDecay80] = 0.2;
+  b[kNextFailure] = 0.9;
+  EnsembleRanker ranker;
+  EXPECT_EQ(ranker.leader(), EnsembleRanker::kLearned);
+  EXPECT_LT(ranker.Score(a), ranker.Score(b));
+  ranker.Learn({a, b}, {true, false});
+  EXPECT_EQ(ranker.cycles_scored(), 1);
+  EXPECT_EQ(ranker.leader(), EnsembleRanker::kRecentlyFailed);
+  EXPECT_GT(ranker.Score(a), ranker.Score(b));
+  auto mean = ranker.MeanApfd();
+  EXPECT_DOUBLE_EQ(mean[EnsembleRanker::kRecentlyFailed], 1 - 1.0 / 2 + 1.0 / 4);  // First of 2.
+  EXPECT_DOUBLE_EQ(mean[EnsembleRanker::kMarkov], 1 - 2.0 / 2 + 1.0 / 4);          // Second.
+  EXPECT_DOUBLE_EQ(mean[EnsembleRanker::kLearned], 1 - 2.0 / 2 + 1.0 / 4);
+  // A cycle where every test fails tells orders apart no more: not scored.
+  ranker.Learn({a, b}, {true, true});
+  EXPECT_EQ(ranker.cycles_scored(), 1);
+  // Whichever candidate leads, a test whose own file changed comes first.
+  Features changed = b;
+  changed[kFileChanged] = 1;
+  EXPECT_GT(ranker.Score(changed), ranker.Score(a));
+  EXPECT_GT(ranker.CandidateScore(EnsembleRanker::kMarkov, changed),
+            ranker.CandidateScore(EnsembleRanker::kMarkov, a));
+}
+
+TEST(EnsembleTest, MarkovRatesNewTestsAtTheirObservedFailureRate) {
+  EnsembleRanker ranker;
+  Features fresh = FeaturesOf(nullptr, 1);
+  EXPECT_DOUBLE_EQ(ranker.CandidateScore(EnsembleRanker::kMarkov, fresh), 0.5);
+  // Three first runs: two failed.
+  ranker.Learn({fresh, fresh, fresh}, {true, true, false});
+  EXPECT_DOUBLE_EQ(ranker.CandidateScore(EnsembleRanker::kMarkov, fresh), 2.5 / 4);
 }
 
 }  // namespace

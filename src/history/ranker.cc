@@ -7,23 +7,26 @@ namespace tauon::history {
 
 LinearRanker::LinearRanker(RankerOptions options)
     : options_(options), random_(options.seed) {
-  // Start as the recently-failed baseline, so that the first cycles are
+  // Start as the per-test Markov estimate (the test's failure rate after its
+  // last verdict; 1/2 for a test never run), so that the first cycles are
   // ranked sensibly before anything is learned.
-  weights_[kDecay80] = 1;
-  // A test whose own file changed is as suspect as one that just failed, until
-  // the history says otherwise. (Replayed CSV histories never set it.)
+  weights_[kNextFailure] = 1;
+  weights_[kNeverRun] = 0.5;
+  // A test whose own file changed is as suspect as one that always fails,
+  // until the history says otherwise. (Replayed CSV histories never set it.)
   weights_[kFileChanged] = 1;
+  averaged_ = weights_;
 }
 
 double LinearRanker::Score(const Features& features) const {
   double score = 0;
-  for (size_t i = 0; i < kFeatureCount; ++i) score += weights_[i] * features[i];
+  for (size_t i = 0; i < kFeatureCount; ++i) score += averaged_[i] * features[i];
   return score;
 }
 
 Features LinearRanker::Contributions(const Features& features) const {
   Features out{};
-  for (size_t i = 0; i < kFeatureCount; ++i) out[i] = weights_[i] * features[i];
+  for (size_t i = 0; i < kFeatureCount; ++i) out[i] = averaged_[i] * features[i];
   return out;
 }
 
@@ -51,6 +54,9 @@ void LinearRanker::Learn(const std::vector<Features>& features, const std::vecto
     for (size_t i = 0; i < kFeatureCount; ++i) {
       weights_[i] += options_.learning_rate * (gradient * (a[i] - b[i]) - options_.l2 * weights_[i]);
     }
+  }
+  for (size_t i = 0; i < kFeatureCount; ++i) {
+    averaged_[i] = options_.average * averaged_[i] + (1 - options_.average) * weights_[i];
   }
 }
 

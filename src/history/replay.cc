@@ -3,6 +3,7 @@
 #include <random>
 
 #include "history/apfd.h"
+#include "history/ensemble.h"
 
 namespace tauon::history {
 namespace {
@@ -30,7 +31,7 @@ double RandomApfd(const std::vector<bool>& failed, int orders, std::mt19937_64& 
 ReplayResult Replay(const std::vector<Cycle>& cycles, const ReplayOptions& options) {
   ReplayResult result;
   TestRecords records;
-  LinearRanker ranker(options.ranker);
+  EnsembleRanker ranker(options.ranker);
   std::mt19937_64 random(options.random_seed);
   double sum_failing[kMethodCount] = {};
   double sum_nontrivial[kMethodCount] = {};
@@ -81,7 +82,9 @@ ReplayResult Replay(const std::vector<Cycle>& cycles, const ReplayOptions& optio
     if (result.nontrivial_cycles) method.apfd_nontrivial = sum_nontrivial[m] / result.nontrivial_cycles;
     result.methods.push_back(method);
   }
-  result.tauon_weights = ranker.weights();
+  result.tauon_weights = ranker.learned().weights();
+  result.tauon_leader = ranker.leader();
+  result.tauon_candidates = ranker.MeanApfd();
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "history/history_file.h"
+#include "history/ensemble.h"
 #include "history/ranker.h"
 
 namespace tauon::history {
@@ -24,7 +25,11 @@ struct ReplayResult {
   int executions = 0;
   int tests = 0;  // Distinct names.
   std::vector<MethodResult> methods;  // In the order of MethodResult::name above.
-  Features tauon_weights{};  // The learned weights at the end of the history.
+  Features tauon_weights{};  // The learned ranker's weights at the end of the history.
+  // Tauon's candidate leading at the end, and each candidate's mean APFD over
+  // the non-trivial cycles (ensemble.h).
+  EnsembleRanker::Candidate tauon_leader = EnsembleRanker::kLearned;
+  std::array<double, EnsembleRanker::kCandidateCount> tauon_candidates{};
 };
 
 struct ReplayOptions {

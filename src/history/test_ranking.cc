@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "history/changed_files.h"
-#include "history/ranker.h"
+#include "history/ensemble.h"
 
 namespace tauon::history {
 namespace {
@@ -43,7 +43,7 @@ TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& 
   FlakyDetector flaky;
   std::map<std::string, std::pair<double, int>> durations;  // Sum, count.
   std::map<std::string, std::string> classnames;
-  LinearRanker ranker;
+  EnsembleRanker ranker;
   int64_t cycle = 0;
   std::vector<Features> features;
   std::vector<bool> failed;

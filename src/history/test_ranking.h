@@ -1,7 +1,7 @@
 // Ranks a job's known tests, most likely to fail first, from the job's
 // history in the store (test_history.h), and flags flaky tests. The same
 // method as the replay harness measures: each (run, attempt) of the job is a
-// cycle, replayed in order to train the ranker (ranker.h), whose scores then
+// cycle, replayed in order to train the ranker (ensemble.h), whose scores then
 // order the tests for the next cycle.
 #pragma once
 

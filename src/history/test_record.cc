@@ -22,12 +22,21 @@ const std::array<std::string_view, kFeatureCount> kFeatureNames = {
     "age",
     "number of runs",
     "last duration",
+    "failure rate after a pass",
+    "failure rate after a failure",
+    "failure rate after its last verdict",
     "its file changed in the commit",
 };
 
 void TestRecord::Observe(int64_t cycle, bool failed, double duration) {
   if (runs == 0) first_cycle = cycle;
-  if (runs > 0 && ((recent & 1) != 0) != failed) ++flips;
+  if (runs > 0) {
+    bool last_failed = (recent & 1) != 0;
+    if (last_failed != failed) ++flips;
+    int& transition = last_failed ? (failed ? failures_then_failed : failures_then_passed)
+                                  : (failed ? passes_then_failed : passes_then_passed);
+    ++transition;
+  }
   ++runs;
   failures += failed ? 1 : 0;
   recent = (recent << 1) | (failed ? 1 : 0);
@@ -38,6 +47,17 @@ void TestRecord::Observe(int64_t cycle, bool failed, double duration) {
   last_cycle = cycle;
   if (failed) last_failed_cycle = cycle;
   last_duration = duration;
+}
+
+// Priors of the Markov estimates, as pseudo-counts: a test with no transition
+// yet is assumed to fail after a pass 1 time in 5 and after a failure 1 time
+// in 2 (one pseudo-run each), so that one observation moves it a lot.
+double TestRecord::FailureAfterPass() const {
+  return (passes_then_failed + 0.2) / (passes_then_failed + passes_then_passed + 1.0);
+}
+
+double TestRecord::FailureAfterFailure() const {
+  return (failures_then_failed + 0.5) / (failures_then_failed + failures_then_passed + 1.0);
 }
 
 int TestRecord::RecentFailures(int window) const {
@@ -72,6 +92,9 @@ Features FeaturesOf(const TestRecord* r, int64_t now, bool file_changed) {
   f[kAge] = std::log1p(static_cast<double>(now - r->first_cycle)) / 5;
   f[kRunCount] = std::log1p(runs) / 5;
   f[kLastDuration] = std::log1p(r->last_duration) / 10;
+  f[kFailureAfterPass] = r->FailureAfterPass();
+  f[kFailureAfterFailure] = r->FailureAfterFailure();
+  f[kNextFailure] = r->NextFailure();
   return f;
 }
 

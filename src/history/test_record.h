@@ -15,6 +15,12 @@ struct TestRecord {
   int runs = 0;
   int failures = 0;
   int flips = 0;          // Verdict changes between consecutive executions.
+  // Transitions between consecutive executions, for the per-test Markov
+  // estimates: after a pass, how often the next run failed; after a failure.
+  int passes_then_failed = 0;
+  int passes_then_passed = 0;
+  int failures_then_failed = 0;
+  int failures_then_passed = 0;
   uint64_t recent = 0;    // Bit i = the verdict (1 = failed) i executions ago.
   double decay_80 = 0;    // score = 0.8 score + verdict: the "recently failed" baseline.
   double decay_50 = 0;
@@ -30,6 +36,15 @@ struct TestRecord {
   int RecentFailures(int window) const;
   // The "failure rate" baseline: failures / runs, 0 for an unknown test.
   double FailureRate() const { return runs ? static_cast<double>(failures) / runs : 0; }
+  // The chance that the next run fails given the last verdict, estimated from
+  // this test's own transitions, with one pseudo-transition of prior (1/5
+  // after a pass, 1/2 after a failure) so that a young test is not at 0 or 1.
+  // NextFailure() is 0 for a test never run.
+  double FailureAfterPass() const;
+  double FailureAfterFailure() const;
+  double NextFailure() const {
+    return runs == 0 ? 0 : (recent & 1) ? FailureAfterFailure() : FailureAfterPass();
+  }
 };
 
 // The learned method's inputs. Keep kFeatureNames in step.
@@ -50,6 +65,9 @@ enum Feature : size_t {
   kAge,
   kRunCount,
   kLastDuration,
+  kFailureAfterPass,     // TestRecord::FailureAfterPass().
+  kFailureAfterFailure,  // TestRecord::FailureAfterFailure().
+  kNextFailure,          // TestRecord::NextFailure(): the one of the two for the last verdict.
   kFileChanged,  // The test's own file changed in the commit (when known).
   kFeatureCount
 };

@@ -27,6 +27,7 @@ check_replay() {
   expect_json "$json" "abs({m['name']: m for m in d['methods']}['random']['apfd_failing'] - 0.5) < 0.05" true
   expect_json "$json" "max(m['apfd_failing'] for m in d['methods']) == d['methods'][4]['apfd_failing']" true
   expect_json "$json" "(lambda m: m['tauon']['apfd_failing'] > max(m['failure-rate']['apfd_failing'], m['recently-failed']['apfd_failing']))({m['name']: m for m in d['methods']})" true
+  expect_json "$json" "sorted(d['tauon_candidates']) == ['learned', 'markov', 'recently-failed'] and d['tauon_leader'] in d['tauon_candidates']" true
   # Text and JSON agree.
   expect_eq "$(jget "$json" "'%.4f' % d['methods'][3]['apfd_failing']")" \
     "$(awk '$1 == "tauon" {print $2}' "$E2E_TMP/replay.txt")" "tauon APFD, text vs JSON"
