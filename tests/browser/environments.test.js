@@ -6,6 +6,8 @@
 //   requests sent to its router (table and live charts), a replica's log;
 // - a canary in progress shows its weights, its analysis, and Promote
 //   (with a confirmation) makes it the live release; Abort rolls one back;
+// - a blue-green release in preview shows its preview URL, and Promote
+//   switches the traffic to it;
 // - leaving the page stops its polling.
 // Screenshots go to $TAUON_BROWSER_OUT.
 import { test, before, after } from 'node:test';
@@ -53,6 +55,10 @@ deploy:
         canary:
           steps: [ { weight: 50 } ]
           analysis: { interval: 500ms, min_requests: 1, checks: [ error_rate < 0.5 ] }
+    production:
+      replicas: 1
+      strategy:
+        blue_green: { auto_promote: false, scale_down_delay: 0 }
 `;
 
 let ws;
@@ -200,6 +206,32 @@ test('Abort rolls a canary back', async () => {
   assert.equal(await page.locator('#abort').count(), 0);
   assert.ok(await page.locator('.event-table tr[data-what="rolled-back"]').count() > 0);
   await screenshot(page, '06-aborted');
+});
+
+test('a blue-green release waits behind its preview, and Promote switches to it', async () => {
+  const { page } = browser;
+  const { stdout } = await tauon('--server', server.url, 'deploy', 'production', '--model', 'tiny@1');
+  assert.match(stdout, /is live in production: tiny@1/);
+  const environment = await server.api('POST', '/environments/production/deploy', { model: 'tiny@2' });
+  await page.goto(`${server.url}/environments/production`);
+  await page.locator('#promote').waitFor({ timeout: 15000 });
+  assert.match(await page.locator('.summary .phase').textContent(), /preview/);
+  assert.match(await page.locator('.summary .strategy').textContent(), /blue_green/);
+  const preview = (await server.api('GET', '/environments/production')).preview_url;
+  assert.match(preview, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(await page.locator('.summary .preview a').textContent(), preview);
+  // The preview answers with the new version; users still get the old one.
+  assert.equal((await (await fetch(`${preview}/predict`)).json()).model, 'tiny@2');
+  assert.equal((await (await fetch(`${environment.url}/predict`)).json()).model, 'tiny@1');
+  assert.match(await page.locator('.weight[data-ref="tiny@1"]').textContent(), /100%/);
+  await screenshot(page, '07-preview');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click('#promote');
+  await page.locator('.summary .phase', { hasText: 'live' }).waitFor({ timeout: 10000 });
+  assert.match(await page.locator('.summary .model').textContent(), /tiny@2/);
+  await page.locator('.weight[data-ref="tiny@2"]', { hasText: '100%' }).waitFor();
+  assert.equal((await (await fetch(`${environment.url}/predict`)).json()).model, 'tiny@2');
+  await screenshot(page, '08-switched');
 });
 
 test('an unknown environment says so', async () => {
