@@ -31,8 +31,8 @@ void Controller::StartPreview(Active& next) {
   next.last_sample = Sample(next);
   next.last_sample_at = clock_.Now();
   Event(environment, next.release.id, "preview",
-        fmt::format("{}: all {} replicas ready behind the preview port {}{}", next.version,
-                    next.release.replicas, previews_[environment],
+        fmt::format("{}: {} ready behind the preview port {}{}", next.version,
+                    AllReplicas(next.release.replicas), previews_[environment],
                     blue_green.pre_promotion ? ", pre-promotion analysis running" : ""));
   if (!blue_green.pre_promotion) PreviewPassed(next, "no pre-promotion analysis");
 }

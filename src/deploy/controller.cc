@@ -426,7 +426,7 @@ void Controller::OnChange(int64_t release_id) {
       StartPreview(active);
     } else {
       GoLive(active,
-             fmt::format("{}: all {} replicas ready, 100% of traffic{}", active.version, ready,
+             fmt::format("{}: {} ready, 100% of traffic{}", active.version, AllReplicas(ready),
                          active.settings.canary ? " (no stable release to compare a canary with)"
                                                 : ""),
              "tauon");

@@ -45,6 +45,11 @@ inline bool InProgressPhase(std::string_view phase) {
   return phase == "starting" || phase == "canary" || phase == "rolling" || phase == "preview";
 }
 
+// "its replica" or "all 3 replicas", for events.
+inline std::string AllReplicas(int count) {
+  return count == 1 ? "its replica" : "all " + std::to_string(count) + " replicas";
+}
+
 class Controller {
  public:
   // `listen_host`: where environments' routers listen ("127.0.0.1", "0.0.0.0").

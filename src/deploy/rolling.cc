@@ -65,7 +65,7 @@ void Controller::Roll(Active& next) {
     RouteEnvironment(environment);  // New replicas that became ready get their share.
   }
   if (old_left == 0 && ready >= size) {
-    GoLive(next, fmt::format("{}: rolled out, all {} replicas replaced", next.version, size),
+    GoLive(next, fmt::format("{}: rolled out, {} replaced", next.version, AllReplicas(size)),
            "tauon");
   }
 }
