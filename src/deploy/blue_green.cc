@@ -13,7 +13,7 @@ namespace tauon::deploy {
 void Controller::StartPreview(Active& next) {
   const std::string& environment = next.release.environment;
   const spec::BlueGreenStrategy& blue_green = *next.settings.blue_green;
-  if (!previews_.contains(environment)) {
+  if (blue_green.preview && !previews_.contains(environment)) {
     Result<int> port = traffic_.Open(PreviewRouter(environment),
                                      fmt::format("{}:{}", listen_host_, blue_green.preview_port));
     if (!port) {
@@ -31,8 +31,10 @@ void Controller::StartPreview(Active& next) {
   next.last_sample = Sample(next);
   next.last_sample_at = clock_.Now();
   Event(environment, next.release.id, "preview",
-        fmt::format("{}: {} ready behind the preview port {}{}", next.version,
-                    AllReplicas(next.release.replicas), previews_[environment],
+        fmt::format("{}: {} ready{}{}", next.version, AllReplicas(next.release.replicas),
+                    blue_green.preview
+                        ? fmt::format(" behind the preview port {}", previews_[environment])
+                        : "",
                     blue_green.pre_promotion ? ", pre-promotion analysis running" : ""));
   if (!blue_green.pre_promotion) PreviewPassed(next, "no pre-promotion analysis");
 }

@@ -200,8 +200,9 @@ std::optional<router::Snapshot> Controller::Sample(const Active& release) {
     // A blue-green preview's traffic comes through its own router.
     std::optional<router::Snapshot> preview =
         traffic_.Sample(PreviewRouter(release.release.environment));
-    if (!preview) return std::nullopt;
-    if (const router::ReleaseSnapshot* r = preview->Find("preview")) sample->releases.push_back(*r);
+    // (None with `preview: false`: the preview's metrics read 0 requests.)
+    const router::ReleaseSnapshot* r = preview ? preview->Find("preview") : nullptr;
+    if (r) sample->releases.push_back(*r);
   }
   return sample;
 }

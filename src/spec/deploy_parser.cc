@@ -20,8 +20,9 @@ constexpr std::string_view kEnvironmentKeys[] = {"port", "replicas", "after", "a
                                                  "strategy"};
 constexpr std::string_view kStrategies[] = {"rolling", "blue_green", "canary"};
 constexpr std::string_view kRollingKeys[] = {"max_surge", "max_unavailable", "progress_deadline"};
-constexpr std::string_view kBlueGreenKeys[] = {"preview_port", "auto_promote", "scale_down_delay",
-                                               "pre_promotion", "progress_deadline"};
+constexpr std::string_view kBlueGreenKeys[] = {"preview", "preview_port", "auto_promote",
+                                               "scale_down_delay", "pre_promotion",
+                                               "progress_deadline"};
 constexpr std::string_view kCanaryKeys[] = {"steps", "analysis", "progress_deadline"};
 constexpr std::string_view kCanaryStepKeys[] = {"weight", "pause"};
 constexpr std::string_view kAnalysisKeys[] = {"interval", "failure_limit", "min_requests",
@@ -294,7 +295,9 @@ BlueGreenStrategy PipelineParser::ParseBlueGreen(const YAML::Node& node) {
   if (node.IsNull()) return blue_green;
   ForEachEntry(node, "'blue_green'", kBlueGreenKeys, [&](const std::string& key, const YAML::Node&,
                                                          const YAML::Node& value) {
-    if (key == "preview_port") {
+    if (key == "preview") {
+      if (auto b = Bool(value, "preview")) blue_green.preview = *b;
+    } else if (key == "preview_port") {
       if (auto n = Int(value, "preview_port", 1, 65535)) blue_green.preview_port = *n;
     } else if (key == "auto_promote") {
       if (auto b = Bool(value, "auto_promote")) blue_green.auto_promote = *b;
@@ -314,6 +317,9 @@ BlueGreenStrategy PipelineParser::ParseBlueGreen(const YAML::Node& node) {
       if (auto d = DurationValue(value, "progress_deadline")) blue_green.progress_deadline = *d;
     }
   });
+  if (!blue_green.preview && blue_green.preview_port != 0) {
+    Error(node, "'preview_port' needs 'preview: true' (the default)");
+  }
   return blue_green;
 }
 

@@ -1318,6 +1318,7 @@ TEST(ParserTest, BlueGreenStrategy) {
   ASSERT_TRUE(p.deploy && p.deploy->environments[0].blue_green);
   BlueGreenStrategy blue_green = *p.deploy->environments[0].blue_green;
   EXPECT_EQ(blue_green.preview_port, 0);
+  EXPECT_TRUE(blue_green.preview);
   EXPECT_TRUE(blue_green.auto_promote);
   EXPECT_EQ(blue_green.scale_down_delay, Duration(30'000));
   EXPECT_FALSE(blue_green.pre_promotion);
@@ -1337,6 +1338,11 @@ TEST(ParserTest, BlueGreenStrategy) {
   EXPECT_EQ(blue_green.pre_promotion->min_requests, 0);  // The preview has no users.
   EXPECT_EQ(blue_green.pre_promotion->checks.size(), 1u);
 
+  // DESIGN.md's spelling.
+  p = ParseValid(head + "        blue_green: { preview: false, auto_promote: false, scale_down_delay: 30s }\n");
+  EXPECT_FALSE(p.deploy->environments[0].blue_green->preview);
+  EXPECT_EQ(Errors(head + "        blue_green: { preview: false, preview_port: 9000 }\n"),
+            "8:21: 'preview_port' needs 'preview: true' (the default)\n");
   EXPECT_EQ(Errors(head + "        blue_green: { preview_port: 8080, auto_promote: yes, "
                           "pre_promotion: { checks: [ eror_rate > 1 ] } }\n"),
             "5:5: environment 'production' and the preview of environment 'production' both "

@@ -155,6 +155,8 @@ struct RollingStrategy {
 // strategy.blue_green: the new release starts at full size behind a preview
 // port; the environment's traffic switches to it in one step.
 struct BlueGreenStrategy {
+  // The preview router; without it the release is unreachable until the switch.
+  bool preview = true;
   int preview_port = 0;               // 0 = assigned by the server.
   bool auto_promote = true;           // Switch once ready (and pre_promotion passed).
   Duration scale_down_delay{30'000};  // The old release waits this long for a rollback.

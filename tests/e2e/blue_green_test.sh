@@ -39,6 +39,9 @@ deploy:
             interval: 500ms
             min_requests: 5
             checks: [ error_rate == 0 ]
+    qa:
+      strategy:
+        blue_green: { preview: false }
 EOF
   commit_all "model $1"
   expect_exit 0 tauon run "$REPO"
@@ -149,4 +152,13 @@ old_stopped() {
   [[ $(jget "$BODY" 'sorted(set(r["release"] for r in d["replicas"]))') == "[4]" ]]
 }
 wait_for 20 "release 1 to stop after scale_down_delay" old_stopped
+
+section "preview: false opens no preview router"
+expect_exit 0 tauon_remote deploy qa --model clf@1
+expect_exit 0 tauon_remote deploy qa --model clf@4
+expect_contains "$OUT" "  preview: clf@4: its replica ready"
+expect_contains "$OUT" "is live in qa: clf@4"
+api_json /api/v1/environments/qa
+expect_json "$BODY" '"preview_url" in d, [e["why"] for e in d["events"] if e["what"] == "preview"][0]' \
+  '[false, "clf@4: its replica ready"]'
 stop_server
