@@ -20,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deploy/analysis.h"
+#include "deploy/analysis_export.h"
 #include "deploy/traffic.h"
 #include "notify/notifier.h"
 #include "router/stats.h"
@@ -86,6 +88,9 @@ class Controller {
   // on the stable release at once, its replicas stopped, marked failed.
   Result<std::string> Abort(const std::string& environment, const std::string& who);
 
+  // The analysis' intervals as Prometheus metrics (the server's /metrics).
+  const AnalysisExport& analysis_export() const { return analysis_export_; }
+
  private:
   // A release out of the routing table keeps its replicas until the router
   // has no request in flight to them (at least kMinDrain, for clients of
@@ -111,6 +116,8 @@ class Controller {
     int failed_in_a_row = 0;
     std::optional<router::Snapshot> last_sample;
     TimePoint last_sample_at;
+    // The interval that ended, while its analysis.providers run.
+    std::unique_ptr<PendingInterval> measuring;
   };
 
   // A model version's code and pipeline, from the repository its run read.
@@ -133,7 +140,14 @@ class Controller {
   // Stops `release_id`'s replicas once drained (see kMinDrain); Tick() checks.
   void Drain(int64_t release_id);
   void StopDrained(TimePoint now);
+  // Ends the canary's interval at `now`; with analysis.providers, starts
+  // them and, on a later call, judges the interval once they returned.
   void AnalyzeInterval(Active& canary, TimePoint now);
+  // What analysis.providers' commands get of `release`: its ready replica's
+  // URL in `url_variable` (TAUON_CANARY_URL, TAUON_PREVIEW_URL), the stable
+  // release's (TAUON_STABLE_URL) and the router's (TAUON_ENVIRONMENT_URL).
+  ProviderContext ProviderContextOf(const Active& release, const std::string& url_variable,
+                                    Duration timeout);
   Active* InProgress(const std::string& environment);
   void RouteEnvironment(const std::string& environment);
   Status StartRelease(const store::ReleaseRecord& release, bool recovering);
@@ -160,6 +174,7 @@ class Controller {
   std::map<std::string, std::string> pending_;  // Release -> when it left the routing table.
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;
+  AnalysisExport analysis_export_;  // Thread-safe on its own.
   std::condition_variable wake_;  // Ends the ticker's wait when shutting down.
   std::thread ticker_;
 };

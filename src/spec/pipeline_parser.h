@@ -110,6 +110,8 @@ class PipelineParser {
                                    const YAML::Node& node);
   CanaryStrategy ParseCanary(const YAML::Node& node);
   AnalysisSpec ParseAnalysis(const YAML::Node& node);
+  // One item of analysis.providers; `check_node` gets its `check`, to locate errors later.
+  std::optional<AnalysisProvider> ParseProvider(const YAML::Node& node, YAML::Node* check_node);
   void CheckNeeds(const Pipeline& pipeline);
 
   std::string_view source_;
