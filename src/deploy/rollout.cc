@@ -221,8 +221,11 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   ReleaseInterval canary_interval = IntervalOf(*canary.last_sample, *sample, "canary", seconds);
   canary.last_sample = std::move(sample);
   canary.last_sample_at = now;
-  if (spec.providers.empty()) {
-    judge(Analyze(spec, stable, canary_interval), now);
+  // Without providers, the verdict is known now; with them too when the
+  // router's metrics already fail a check: a rollback never waits for them.
+  IntervalVerdict verdict = Analyze(spec, stable, canary_interval);
+  if (spec.providers.empty() || verdict.verdict == "fail") {
+    judge(std::move(verdict), now);
     return;
   }
   auto pending = std::make_unique<PendingInterval>();
