@@ -29,19 +29,22 @@ std::string AnalysisExport::PrometheusText() const {
   std::lock_guard lock(mu_);
   std::string out;
   if (last_.empty()) return out;
-  out += "# HELP tauon_analysis_value A value of the last judged canary analysis interval: what "
-         "its checks read and its providers measured.\n"
-         "# TYPE tauon_analysis_value gauge\n";
+  out +=
+      "# HELP tauon_analysis_value A value of the last judged canary analysis interval: what "
+      "its checks read and its providers measured.\n"
+      "# TYPE tauon_analysis_value gauge\n";
   for (const auto& [environment, last] : last_) {
     for (const auto& [metric, value] : last.values) {
       if (!std::isfinite(value)) continue;
-      out += fmt::format("tauon_analysis_value{{environment=\"{}\",release=\"{}\",metric=\"{}\"}} {}\n",
-                         router::EscapeLabelValue(environment), last.release,
-                         router::EscapeLabelValue(metric), value);
+      out += fmt::format(
+          "tauon_analysis_value{{environment=\"{}\",release=\"{}\",metric=\"{}\"}} {}\n",
+          router::EscapeLabelValue(environment), last.release, router::EscapeLabelValue(metric),
+          value);
     }
   }
-  out += "# HELP tauon_analysis_intervals_total Canary analysis intervals judged, by verdict.\n"
-         "# TYPE tauon_analysis_intervals_total counter\n";
+  out +=
+      "# HELP tauon_analysis_intervals_total Canary analysis intervals judged, by verdict.\n"
+      "# TYPE tauon_analysis_intervals_total counter\n";
   for (const auto& [key, count] : verdicts_) {
     out += fmt::format("tauon_analysis_intervals_total{{environment=\"{}\",verdict=\"{}\"}} {}\n",
                        router::EscapeLabelValue(key.first), key.second, count);

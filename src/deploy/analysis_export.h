@@ -30,7 +30,7 @@ class AnalysisExport {
     std::map<std::string, double> values;
   };
   mutable std::mutex mu_;
-  std::map<std::string, Last> last_;  // By environment.
+  std::map<std::string, Last> last_;                                  // By environment.
   std::map<std::pair<std::string, std::string>, uint64_t> verdicts_;  // (environment, verdict).
 };
 

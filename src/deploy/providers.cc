@@ -90,8 +90,8 @@ Result<double> ParsePrometheusAnswer(int status, std::string_view body) {
       data.is_object() && data.contains("resultType") && data["resultType"].is_string()
           ? data["resultType"].get<std::string>()
           : "";
-  const nlohmann::json result = data.is_object() && data.contains("result") ? data["result"]
-                                                                             : nlohmann::json();
+  const nlohmann::json result =
+      data.is_object() && data.contains("result") ? data["result"] : nlohmann::json();
   nlohmann::json sample;  // [time, "value"]
   if (type == "scalar") {
     sample = result;
@@ -105,7 +105,7 @@ Result<double> ParsePrometheusAnswer(int status, std::string_view body) {
                   result.size());
     }
     sample = result[0].is_object() && result[0].contains("value") ? result[0]["value"]
-                                                                   : nlohmann::json();
+                                                                  : nlohmann::json();
   } else {
     return Fail("the query returned a {}, expected a scalar or a one-series vector",
                 type.empty() ? "malformed answer" : type);
@@ -127,7 +127,7 @@ struct ProviderRun::State {
   std::vector<ProviderResult> results;  // Slot i is written by provider i's thread only.
   std::atomic<size_t> finished{0};      // Slots written (release: the slot before the count).
   std::atomic<bool> cancelled{false};
-  std::mutex mu;  // Guards runners.
+  std::mutex mu;                                   // Guards runners.
   std::vector<exec::LocalProcessRunner*> runners;  // Of commands in progress, to wake.
 };
 
@@ -163,9 +163,9 @@ ProviderRun::ProviderRun(const std::vector<spec::AnalysisProvider>& providers,
     spec.cwd = context.cwd;
     spec.kill_grace = kKillGrace;
     if (!context.log_dir.empty()) {
-      spec.stderr_path = context.log_dir / (provider.name.empty()
-                                                ? fmt::format("provider-command-{}.log", i + 1)
-                                                : fmt::format("provider-{}.log", provider.name));
+      spec.stderr_path =
+          context.log_dir / (provider.name.empty() ? fmt::format("provider-command-{}.log", i + 1)
+                                                   : fmt::format("provider-{}.log", provider.name));
     } else {
       spec.stderr_path = "/dev/null";
     }
@@ -210,8 +210,8 @@ ProviderRun::ProviderRun(const std::vector<spec::AnalysisProvider>& providers,
           runner.Kill(*id);
           killed = true;
         }
-        exec::WaitResult waited = runner.Wait(timed_out || killed ? std::nullopt
-                                                                  : std::optional(deadline));
+        exec::WaitResult waited =
+            runner.Wait(timed_out || killed ? std::nullopt : std::optional(deadline));
         if (waited.kind == exec::WaitResult::Kind::kExited) {
           status = waited.status;
           break;

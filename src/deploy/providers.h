@@ -40,8 +40,8 @@ struct ProviderContext {
 // What one provider measured, or why it could not.
 struct ProviderResult {
   const spec::AnalysisProvider* provider = nullptr;  // Into the run's providers.
-  reports::Metrics values;  // Empty on error.
-  std::string error;        // "" when it worked; never holds the environment's values.
+  reports::Metrics values;                           // Empty on error.
+  std::string error;  // "" when it worked; never holds the environment's values.
   Duration took{0};
 };
 

@@ -51,9 +51,10 @@ std::string Error(int status, std::string_view body) {
 }
 
 TEST(PrometheusAnswerTest, ScalarOrOneSeries) {
-  EXPECT_EQ(ParsePrometheusAnswer(
-                200, R"({"status":"success","data":{"resultType":"scalar","result":[1.5,"0.25"]}})"),
-            0.25);
+  EXPECT_EQ(
+      ParsePrometheusAnswer(
+          200, R"({"status":"success","data":{"resultType":"scalar","result":[1.5,"0.25"]}})"),
+      0.25);
   EXPECT_EQ(ParsePrometheusAnswer(200, R"({"status":"success","data":{"resultType":"vector",
       "result":[{"metric":{"release":"canary"},"value":[1700000000.1,"3"]}]}})"),
             3.0);
@@ -120,12 +121,9 @@ TEST_F(ProviderRunTest, CommandPrintsJsonMetrics) {
 
 TEST_F(ProviderRunTest, CommandErrors) {
   std::vector<spec::AnalysisProvider> providers = {
-      Command("exits", "echo '{\"a\": 1}'; exit 3"),
-      Command("nothing", "true"),
-      Command("text", "echo accuracy=0.9"),
-      Command("strings", "echo '{\"a\": \"high\"}'"),
-      Command("", "echo '{\"error_rate\": 0}'"),
-      Command("slow", "sleep 30"),
+      Command("exits", "echo '{\"a\": 1}'; exit 3"), Command("nothing", "true"),
+      Command("text", "echo accuracy=0.9"),          Command("strings", "echo '{\"a\": \"high\"}'"),
+      Command("", "echo '{\"error_rate\": 0}'"),     Command("slow", "sleep 30"),
   };
   providers[5].timeout = Duration(200);
   ProviderRun run(providers, context_);
@@ -161,9 +159,8 @@ TEST_F(ProviderRunTest, PrometheusQueryThroughTheHttpApi) {
   server.Route("GET", "/prom/api/v1/query", [&](const http::Request& request) {
     seen_query = request.query.count("query") ? request.query.at("query") : "";
     if (seen_query == "bad(") {
-      return http::Response::Json(400, {{"status", "error"},
-                                        {"errorType", "bad_data"},
-                                        {"error", "parse error"}});
+      return http::Response::Json(
+          400, {{"status", "error"}, {"errorType", "bad_data"}, {"error", "parse error"}});
     }
     return http::Response::Json(
         200, {{"status", "success"},
@@ -212,7 +209,7 @@ class ProviderVerdictTest : public ::testing::Test {
   }
 
   static ProviderResult Measured(const spec::AnalysisProvider& provider, reports::Metrics values,
-                               std::string error = "") {
+                                 std::string error = "") {
     ProviderResult result;
     result.provider = &provider;
     result.values = std::move(values);
@@ -236,10 +233,9 @@ TEST_F(ProviderVerdictTest, ProviderValuesAreReadByChecks) {
       "              - prometheus: { name: p95, url: 'http://127.0.0.1:9090', query: x,"
       " check: p95 < 0.5 }\n");
   ASSERT_EQ(spec.providers.size(), 2u);
-  IntervalVerdict verdict =
-      Analyze(spec, Traffic(0), Traffic(0),
-              {Measured(spec.providers[0], {{"quality.accuracy", 0.95}}),
-               Measured(spec.providers[1], {{"p95", 0.2}})});
+  IntervalVerdict verdict = Analyze(spec, Traffic(0), Traffic(0),
+                                    {Measured(spec.providers[0], {{"quality.accuracy", 0.95}}),
+                                     Measured(spec.providers[1], {{"p95", 0.2}})});
   EXPECT_EQ(verdict.verdict, "pass") << verdict.reason;
   ASSERT_EQ(verdict.checks.size(), 3u);
   EXPECT_EQ(verdict.checks[2].expression, "p95 < 0.5");

@@ -332,7 +332,8 @@ void Controller::Tick() {
       continue;
     }
     if (active.release.phase != "canary") continue;
-    if (active.measuring || now - active.last_sample_at >= active.settings.canary->analysis.interval) {
+    const Duration interval = active.settings.canary->analysis.interval;
+    if (active.measuring || now - active.last_sample_at >= interval) {
       AnalyzeInterval(active, now);
       if (active.release.phase != "canary") continue;
     }
