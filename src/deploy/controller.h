@@ -116,8 +116,9 @@ class Controller {
     int failed_in_a_row = 0;
     std::optional<router::Snapshot> last_sample;
     TimePoint last_sample_at;
-    // The interval that ended, while its analysis.providers run.
-    std::unique_ptr<PendingInterval> measuring;
+    // The interval that ended, while its analysis.providers run (a
+    // shared_ptr only so that Active stays copyable).
+    std::shared_ptr<PendingInterval> measuring;
   };
 
   // A model version's code and pipeline, from the repository its run read.

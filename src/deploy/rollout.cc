@@ -204,7 +204,7 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   // The next interval starts when this one ended but ends only after.
   if (canary.measuring) {
     if (!canary.measuring->providers->done()) return;
-    std::unique_ptr<PendingInterval> pending = std::move(canary.measuring);
+    std::shared_ptr<PendingInterval> pending = std::move(canary.measuring);
     judge(Analyze(spec, pending->stable, pending->canary, pending->providers->results()),
           pending->at);
     return;
@@ -228,7 +228,7 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
     judge(std::move(verdict), now);
     return;
   }
-  auto pending = std::make_unique<PendingInterval>();
+  auto pending = std::make_shared<PendingInterval>();
   pending->stable = std::move(stable);
   pending->canary = std::move(canary_interval);
   pending->at = now;
