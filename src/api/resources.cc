@@ -4,6 +4,7 @@
 #include <map>
 #include <span>
 
+#include "history/flaky.h"
 #include "history/test_history.h"
 
 namespace tauon::api {
@@ -68,7 +69,7 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
   if (!steps) return std::unexpected(steps.error());
   Result<std::vector<store::TestRecord>> tests = store.GetRunTestResults(run_id);
   if (!tests) return std::unexpected(tests.error());
-  Result<std::map<int64_t, std::map<std::string, std::string>>> known_flaky =
+  Result<std::map<int64_t, std::map<std::string, history::FlakyEvidence>>> known_flaky =
       history::KnownFlakyFailures(store.database(), run_id);
   if (!known_flaky) return std::unexpected(known_flaky.error());
   Result<std::vector<store::ArtifactRecord>> artifacts = store.GetRunArtifacts(run_id);
@@ -122,7 +123,7 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
     std::span<const store::TestRecord> job_tests = rows_of(*tests, job.id);
     if (!job_tests.empty()) {
       int passed = 0, failed = 0, skipped = 0, flaky = 0, flaky_failed = 0;
-      const std::map<std::string, std::string>* job_flaky = nullptr;
+      const std::map<std::string, history::FlakyEvidence>* job_flaky = nullptr;
       if (auto it = known_flaky->find(job.id); it != known_flaky->end()) job_flaky = &it->second;
       for (const store::TestRecord& test : job_tests) {
         if (test.status == "passed") ++passed;
@@ -135,10 +136,11 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
                         {"message", test.message}};
           // Failures of tests known to be flaky are listed apart from real ones.
           auto reason = job_flaky ? job_flaky->find(history::TestId(test.classname, test.name))
-                                  : std::map<std::string, std::string>::const_iterator{};
+                                  : std::map<std::string, history::FlakyEvidence>::const_iterator{};
           if (job_flaky && reason != job_flaky->end()) {
             ++flaky_failed;
-            entry["flaky_reason"] = reason->second;
+            entry["flaky_reason"] = reason->second.reason;
+            entry["flaky_evidence"] = FlakyEvidenceJson(reason->second);
             item["flaky_failed_tests"].push_back(std::move(entry));
           } else {
             item["failed_tests"].push_back(std::move(entry));
@@ -167,6 +169,26 @@ Result<json> RunJson(store::Store& store, int64_t run_id) {
     out["jobs"].push_back(std::move(item));
   }
   return out;
+}
+
+json FlakyEvidenceJson(const history::FlakyEvidence& evidence) {
+  return {{"reason", evidence.reason}, {"runs", evidence.runs}, {"commits", evidence.commits}};
+}
+
+json FlakyTestsJson(const std::string& repo, const std::vector<history::FlakyTest>& tests) {
+  json list = json::array();
+  for (const history::FlakyTest& test : tests) {
+    list.push_back({{"job", test.job},
+                    {"id", test.id},
+                    {"classname", test.classname},
+                    {"name", test.name},
+                    {"flaky", FlakyEvidenceJson(test.evidence)},
+                    {"executions", test.executions},
+                    {"failures", test.failures},
+                    {"last_run", test.last_run},
+                    {"last_status", test.last_status}});
+  }
+  return {{"repo", repo}, {"tests", list}};
 }
 
 json ModelVersionJson(const store::ModelVersionRecord& version,

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "history/flaky.h"
 #include "store/store.h"
 
 namespace tauon::api {
@@ -21,6 +22,17 @@ nlohmann::json RunSummaryJson(const store::RunRecord& run);
 // `tests`, `failed_tests[]`, `artifacts[]` and earlier `attempts[]`).
 // Fails if the run does not exist.
 Result<nlohmann::json> RunJson(store::Store& store, int64_t run_id);
+
+// Why a test is flaky, the same everywhere (known-flaky failures of a run,
+// `tauon tests rank --json`, a repository's flaky tests):
+// {"reason", "runs": [ID, ...], "commits": [SHA12, ...]}.
+nlohmann::json FlakyEvidenceJson(const history::FlakyEvidence& evidence);
+
+// A repository's flaky tests (`GET /api/v1/repos/{name}/flaky-tests`, `tauon
+// tests flaky --json`): {"repo", "tests": [{"job", "id", "classname", "name",
+// "flaky", "executions", "failures", "last_run", "last_status"}]}.
+nlohmann::json FlakyTestsJson(const std::string& repo,
+                              const std::vector<history::FlakyTest>& tests);
 
 // A model version: name, version, digest, commit, run_id, metrics{} (per
 // job), params{}, files[], aliases[] (of those in `aliases` on it), ...

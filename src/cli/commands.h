@@ -3,6 +3,8 @@
 // pipeline-file error, 130 cancelled.
 #pragma once
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -17,9 +19,11 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitCancelled = 130;
 
-// Prints "tauon: error: MESSAGE" to stderr and returns `code`.
+// Prints "tauon: error: MESSAGE" to stderr and returns `code`; what went to
+// stdout before comes first, also when both go to one file.
 template <typename... Args>
 int Failed(int code, fmt::format_string<Args...> format, Args&&... args) {
+  std::fflush(stdout);
   fmt::print(stderr, "tauon: error: {}\n", fmt::format(format, std::forward<Args>(args)...));
   return code;
 }

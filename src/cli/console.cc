@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "history/flaky.h"
 #include "util/strings.h"
 
 namespace tauon::cli {
@@ -36,6 +37,21 @@ std::string TestsCell(const nlohmann::json& tests) {
   if (int skipped = tests["skipped"].get<int>()) cell += fmt::format(", {} skipped", skipped);
   if (int flaky = tests["flaky"].get<int>()) cell += fmt::format(", {} flaky", flaky);
   return cell;
+}
+
+// "REASON: runs 1, 2 (commits ...)" from a known-flaky failure of the API
+// (flaky_evidence, or flaky_reason alone from an older server).
+std::string KnownFlakyText(const nlohmann::json& test) {
+  nlohmann::json evidence = test.value("flaky_evidence", nlohmann::json());
+  if (!evidence.is_object()) return Text(test.value("flaky_reason", nlohmann::json()));
+  history::FlakyEvidence parsed{Text(evidence.value("reason", nlohmann::json())), {}, {}};
+  for (const auto& run : evidence.value("runs", nlohmann::json::array())) {
+    if (run.is_number_integer()) parsed.runs.push_back(run.get<int64_t>());
+  }
+  for (const auto& commit : evidence.value("commits", nlohmann::json::array())) {
+    if (commit.is_string()) parsed.commits.push_back(commit.get<std::string>());
+  }
+  return history::DescribeFlaky(parsed);
 }
 
 // Pads `text` to `width` display columns (it may hold ANSI escapes and UTF-8).
@@ -277,7 +293,7 @@ std::string RenderRun(const nlohmann::json& run, const Style& style, bool detail
       std::string name = Text(test["classname"]).empty()
                              ? Text(test["name"])
                              : Text(test["classname"]) + "::" + Text(test["name"]);
-      out += style.Paint(fmt::format("    ~ {} (known flaky: {})\n", name, Text(test["flaky_reason"])),
+      out += style.Paint(fmt::format("    ~ {} (known flaky: {})\n", name, KnownFlakyText(test)),
                          kYellow);
     }
     if (!detailed) continue;

@@ -46,6 +46,9 @@ void PrintDetail(const json& environment) {
     weights.push_back(fmt::format("{} {}%", version, weight.dump()));
   }
   fmt::print("weights     {}\n", weights.empty() ? "none: no release serves yet" : Join(weights, ", "));
+  if (environment.contains("preview_url")) {
+    fmt::print("preview     {}\n", Text(environment["preview_url"]));
+  }
   if (environment.contains("step")) {
     const json& step = environment["step"];
     fmt::print("canary      step {} of {}: {}% of traffic since {}\n", Text(step["index"]),
@@ -106,9 +109,11 @@ void PrintDetail(const json& environment) {
   const json& events = environment["events"];
   for (size_t i = events.size(); i-- > 0;) {  // Oldest first, as a log.
     const json& event = events[i];
-    fmt::print("{}  {:<11} {}{}  ({})\n", Text(event["at"]), Text(event["what"]),
-               event["release"].is_null() ? "" : "release " + Text(event["release"]),
-               event["why"].get<std::string>().empty() ? "" : ": " + Text(event["why"]),
+    std::string text = event["release"].is_null() ? "" : "release " + Text(event["release"]);
+    if (!event["why"].get<std::string>().empty()) {
+      text += (text.empty() ? "" : ": ") + Text(event["why"]);
+    }
+    fmt::print("{}  {:<11} {}  ({})\n", Text(event["at"]), Text(event["what"]), text,
                Text(event["who"]));
   }
 }
@@ -142,11 +147,15 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
     fmt::print("{} {} to {}: release {}\n", options.rollback ? "rolling back to" : "deploying",
                Version(*started), options.environment, release);
   }
+  return Follow(remote, options, *started, release);
+}
+
+int Follow(const Remote& remote, const DeployOptions& options, json environment, int64_t release) {
+  const std::string path = "/api/v1/environments/" + http::PercentEncode(options.environment);
   // Polls the environment, printing each replica's changes, until the
   // release serves or will never serve.
   std::map<std::string, std::string> seen;
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
-  json environment = *started;
   while (true) {
     for (const json& replica : environment["replicas"]) {
       if (replica["release"].get<int64_t>() != release || options.json) continue;
@@ -172,7 +181,7 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
       const json& step = environment["step"];
       std::string line = fmt::format("canary step {} of {}: {}% of traffic", Text(step["index"]),
                                      Text(step["of"]), Text(step["weight"]));
-      if (!environment["analysis"].empty()) {
+      if (!environment["analysis"].empty() && environment["analysis"][0]["release"] == release) {
         const json& last = environment["analysis"][0];
         line += fmt::format(", analysis interval {} {}", Text(last["interval"]), Text(last["verdict"]));
         if (!last["reason"].get<std::string>().empty()) line += ": " + Text(last["reason"]);
@@ -180,6 +189,22 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
       if (seen["#canary"] != line) {
         fmt::print("  {}\n", line);
         seen["#canary"] = line;
+      }
+    }
+    // A rolling update's and a blue-green preview's moves, as they happen.
+    if (!options.json) {
+      const json& events = environment["events"];
+      for (auto e = events.rbegin(); e != events.rend(); ++e) {
+        const std::string what = Text((*e)["what"]);
+        if ((*e)["release"] != release ||
+            (what != "rolling" && what != "preview" && what != "waiting")) {
+          continue;
+        }
+        const std::string key = "#" + Text((*e)["at"]) + what + Text((*e)["why"]);
+        if (!seen.contains(key)) {
+          fmt::print("  {}: {}\n", what, Text((*e)["why"]));
+          seen[key] = "";
+        }
       }
     }
     if (phase == "live") {
@@ -251,15 +276,16 @@ int StatusCommand(const Remote& remote, const std::string& environment, bool as_
   return kExitOk;
 }
 
-int RolloutCommand(const Remote& remote, const std::string& action,
-                   const std::string& environment) {
+int RolloutCommand(const Remote& remote, const std::string& action, const DeployOptions& options) {
   json body = json::object();
   if (const char* user = getenv("USER"); user && *user) body["by"] = user;
   Result<json> done = CallApi(
-      remote, "POST", "/api/v1/environments/" + http::PercentEncode(environment) + "/" + action, body);
+      remote, "POST",
+      "/api/v1/environments/" + http::PercentEncode(options.environment) + "/" + action, body);
   if (!done) return Failed(kExitFailed, "{}", done.error().message);
   fmt::print("{}\n", Text((*done)["message"]));
-  return kExitOk;
+  if (!options.wait || !(*done)["release"].is_number()) return kExitOk;
+  return Follow(remote, options, *done, (*done)["release"].get<int64_t>());
 }
 
 bool IsReplicaLogRef(const std::string& text) {

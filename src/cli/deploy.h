@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/remote.h"
 #include "util/clock.h"
 
@@ -21,12 +23,17 @@ struct DeployOptions {
   std::string to;
 };
 int DeployCommand(const Remote& remote, const DeployOptions& options);
+// Follows `release` of `options.environment` (the resource as it is now)
+// until it serves or will never serve, printing its progress; the exit code.
+int Follow(const Remote& remote, const DeployOptions& options, nlohmann::json environment,
+           int64_t release);
 
 // Every environment in a line each, or one in detail.
 int StatusCommand(const Remote& remote, const std::string& environment, bool json);
 
-// tauon promote ENV / tauon abort ENV: `action` is "promote" or "abort".
-int RolloutCommand(const Remote& remote, const std::string& action, const std::string& environment);
+// tauon promote ENV / tauon abort ENV: `action` is "promote" or "abort";
+// with options.wait, follows the environment's release afterwards.
+int RolloutCommand(const Remote& remote, const std::string& action, const DeployOptions& options);
 
 // True for "ENV/REPLICA" (not a run id or 'last').
 bool IsReplicaLogRef(const std::string& text);

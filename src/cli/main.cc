@@ -403,17 +403,33 @@ int main(int argc, char** argv) {
     deploy.wait = !deploy_no_wait;
     remote([&](const tauon::cli::Remote& r) { return tauon::cli::DeployCommand(r, deploy); });
   });
-  std::string rollout_environment;
+  tauon::cli::DeployOptions rollout;
+  rollout.wait = false;
+  std::string rollout_timeout = "5m";
   for (const auto& [name, help] :
        {std::pair{"promote", "Move an environment's canary to its next step (the last: it takes "
-                             "all the traffic), or deploy the version waiting for its approval"},
+                             "all the traffic), switch to its blue-green preview, or deploy the "
+                             "version waiting for its approval"},
         std::pair{"abort", "Roll back the release in progress in an environment: all traffic "
                            "back on the stable release"}}) {
     CLI::App* command = app.add_subcommand(name, help);
-    command->add_option("environment", rollout_environment, "The environment")->required();
+    command->add_option("environment", rollout.environment, "The environment")->required();
+    if (std::string_view(name) == "promote") {
+      command->add_flag("--wait", rollout.wait,
+                        "Then follow the release until it serves or fails, as tauon deploy does");
+      command->add_option("--timeout", rollout_timeout, "With --wait: give up waiting after this")
+          ->capture_default_str();
+    }
     actions.emplace_back(command, [&, action = std::string(name)] {
+      tauon::Result<tauon::Duration> timeout = tauon::ParseDuration(rollout_timeout);
+      if (!timeout || timeout->count() <= 0) {
+        fmt::print(stderr, "tauon: error: invalid --timeout '{}' (e.g. 30s, 5m)\n", rollout_timeout);
+        exit_code = kExitUsage;
+        return;
+      }
+      rollout.timeout = *timeout;
       remote([&](const tauon::cli::Remote& r) {
-        return tauon::cli::RolloutCommand(r, action, rollout_environment);
+        return tauon::cli::RolloutCommand(r, action, rollout);
       });
     });
   }
@@ -496,8 +512,9 @@ int main(int argc, char** argv) {
     exit_code = tauon::router::RouterCommand(router_options);
   });
 
-  // tauon tests replay|rank
-  CLI::App* tests_cmd = app.add_subcommand("tests", "Test history: replay a history, rank tests");
+  // tauon tests replay|rank|flaky
+  CLI::App* tests_cmd =
+      app.add_subcommand("tests", "Test history: replay a history, rank tests, list flaky tests");
   tests_cmd->require_subcommand(1);
   std::string replay_file;
   bool replay_json = false;
@@ -519,6 +536,17 @@ int main(int argc, char** argv) {
   tests_rank->add_flag("--json", rank_json, "Print JSON");
   actions.emplace_back(tests_rank, [&] {
     exit_code = tauon::cli::TestsRankCommand(data_dir, rank_repo, rank_job, rank_json);
+  });
+  std::string flaky_repo;
+  bool flaky_json = false;
+  CLI::App* tests_flaky = tests_cmd->add_subcommand(
+      "flaky", "A repository's flaky tests, with the runs and commits that show them");
+  tests_flaky->add_option("repo", flaky_repo, "The repository: its name as runs record it, or its "
+                                              "directory")
+      ->required();
+  tests_flaky->add_flag("--json", flaky_json, "Print JSON");
+  actions.emplace_back(tests_flaky, [&] {
+    exit_code = tauon::cli::TestsFlakyCommand(data_dir, flaky_repo, flaky_json);
   });
 
   try {

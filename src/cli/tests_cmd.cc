@@ -61,12 +61,7 @@ int TestsReplayCommand(const std::filesystem::path& file, bool as_json) {
 namespace {
 
 nlohmann::json RankedJson(const history::RankedTest& test, size_t rank) {
-  nlohmann::json flaky = nullptr;
-  if (test.flaky) {
-    flaky = {{"reason", test.flaky->reason},
-             {"runs", test.flaky->runs},
-             {"commits", test.flaky->commits}};
-  }
+  nlohmann::json flaky = test.flaky ? api::FlakyEvidenceJson(*test.flaky) : nlohmann::json();
   return {{"rank", rank},
           {"id", test.id},
           {"score", test.score},
@@ -78,17 +73,25 @@ nlohmann::json RankedJson(const history::RankedTest& test, size_t rank) {
           {"flaky", flaky}};
 }
 
+// A repository named on the command line: a directory stands for its name.
+std::string RepoName(const std::string& arg) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(arg, ec)) return arg;
+  std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(arg));
+  return dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
+}
+
 }  // namespace
 
 int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& repo_arg,
                      const std::string& job, bool as_json) {
-  std::string repo = repo_arg;
+  std::string repo = RepoName(repo_arg);
   std::error_code ec;
   // For a directory: the tests that its HEAD commit changed count as suspect.
   std::vector<std::string> changed_now;
   if (std::filesystem::is_directory(repo_arg, ec)) {
-    std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(repo_arg));
-    repo = dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
+    std::filesystem::path dir =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(repo_arg));
     if (auto git = scm::GitRepository::Open(dir); git) {
       if (auto head = (*git)->Resolve(""); head && !head->sha.empty()) {
         if (auto changed = history::ChangedFiles(**git, head->sha)) changed_now = std::move(*changed);
@@ -156,6 +159,52 @@ int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& r
     }
   }
   if (as_json) fmt::print("{}\n", api::ToJsonText(out));
+  return kExitOk;
+}
+
+int TestsFlakyCommand(const std::filesystem::path& data_dir, const std::string& repo_arg,
+                      bool as_json) {
+  std::string repo = RepoName(repo_arg);
+  runs::DataLayout layout(data_dir);
+  if (!std::filesystem::exists(layout.database())) {
+    fmt::print(stderr, "tauon: error: no runs recorded in {}\n", data_dir.string());
+    return kExitFailed;
+  }
+  Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout.database());
+  Result<std::vector<std::string>> jobs =
+      store ? history::JobsWithTests((*store)->database(), repo) : std::unexpected(store.error());
+  if (!jobs) {
+    fmt::print(stderr, "tauon: error: {}\n", jobs.error().message);
+    return kExitFailed;
+  }
+  if (jobs->empty()) {
+    fmt::print(stderr,
+               "tauon: error: no test results recorded for repository '{}' (a job with "
+               "'reports: junit:' records them)\n",
+               repo);
+    return kExitFailed;
+  }
+  Result<std::vector<history::FlakyTest>> flaky =
+      history::FlakyTestsOfRepo((*store)->database(), repo);
+  if (!flaky) {
+    fmt::print(stderr, "tauon: error: {}\n", flaky.error().message);
+    return kExitFailed;
+  }
+  if (as_json) {
+    fmt::print("{}\n", api::ToJsonText(api::FlakyTestsJson(repo, *flaky)));
+    return kExitOk;
+  }
+  if (flaky->empty()) {
+    fmt::print("{}: no flaky test in the history of {} job{} with tests\n", repo, jobs->size(),
+               jobs->size() == 1 ? "" : "s");
+    return kExitOk;
+  }
+  fmt::print("{}: {} flaky test{}\n", repo, flaky->size(), flaky->size() == 1 ? "" : "s");
+  for (const history::FlakyTest& test : *flaky) {
+    fmt::print("  {}  {}  failed {} of {}; last {} in run {}\n    {}\n", test.job, test.id,
+               test.failures, test.executions, test.last_status, test.last_run,
+               history::DescribeFlaky(test.evidence));
+  }
   return kExitOk;
 }
 

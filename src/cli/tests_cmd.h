@@ -1,4 +1,4 @@
-// `tauon tests replay|rank`: test history, ordering and flakiness.
+// `tauon tests replay|rank|flaky`: test history, ordering and flakiness.
 #pragma once
 
 #include <filesystem>
@@ -16,5 +16,10 @@ int TestsReplayCommand(const std::filesystem::path& file, bool json);
 // then the files its HEAD commit changed count, as in a run of HEAD).
 int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& repo,
                      const std::string& job, bool json);
+
+// Lists the tests that the history of a repository's jobs shows flaky, with
+// the evidence (history/flaky.h); `repo` as for TestsRankCommand. The JSON
+// is the document of GET /api/v1/repos/{name}/flaky-tests.
+int TestsFlakyCommand(const std::filesystem::path& data_dir, const std::string& repo, bool json);
 
 }  // namespace tauon::cli

@@ -168,21 +168,25 @@ Status Controller::Recover() {
   Result<std::vector<store::ReleaseRecord>> releases = store_->ActiveReleases();
   if (!releases) return std::unexpected(releases.error());
   // Per environment: the live release serves again; the desired release, if
-  // it was still starting, starts again; a canary in progress is rolled
-  // back (its analysis so far was lost with the server's memory).
+  // it was still starting, starts again; a canary, rolling update or
+  // blue-green preview in progress is rolled back (its analysis and moves
+  // so far were lost with the server's memory), the live release at full size.
   for (const store::ReleaseRecord& release : *releases) {
     const bool desired_here = desired[release.environment] == release.id;
     std::string why;
-    if (release.phase == "canary") {
-      why = "rolled back: the server restarted during the canary";
+    const bool rolling_out = release.phase != "starting" && InProgressPhase(release.phase);
+    if (rolling_out) {
+      why = fmt::format("rolled back: the server restarted during the {}",
+                        release.phase == "canary"    ? "canary"
+                        : release.phase == "preview" ? "blue-green preview"
+                                                     : "rolling update");
     } else if (release.phase == "starting" && !desired_here) {
       why = "replaced while the server was down";
     }
     if (!why.empty()) {
-      (void)store_->SetReleasePhase(release.id, release.phase == "canary" ? "failed" : "superseded",
-                                    why, clock_.Now());
-      Event(release.environment, release.id, release.phase == "canary" ? "rolled-back" : "superseded",
-            why);
+      (void)store_->SetReleasePhase(release.id, rolling_out ? "failed" : "superseded", why,
+                                    clock_.Now());
+      Event(release.environment, release.id, rolling_out ? "rolled-back" : "superseded", why);
       continue;
     }
     if (release.phase == "live") serving_[release.environment] = release.id;
@@ -253,8 +257,21 @@ Status Controller::StartRelease(const store::ReleaseRecord& release, bool recove
   for (const spec::EnvironmentSpec& environment : pipeline->deploy->environments) {
     if (environment.after == release.environment) active.next.push_back(environment);
   }
-  (void)recovering;
-  supervisor_->Run(release.id, std::move(tmpl), release.replicas);
+  // A rolling update starts with no replicas: Roll() adds them as the
+  // stable release's leave.
+  const bool rolling = settings->rolling && !recovering && serving_.contains(release.environment);
+  if (rolling) {
+    active.release.phase = "rolling";
+    (void)store_->SetReleasePhase(release.id, "rolling", "", clock_.Now());
+  }
+  supervisor_->Run(release.id, std::move(tmpl), rolling ? 0 : release.replicas);
+  if (rolling) {
+    const spec::RollingStrategy& r = *settings->rolling;
+    Event(release.environment, release.id, "rolling",
+          fmt::format("{}: replacing the replicas one by one (max_surge {}, max_unavailable {})",
+                      label, r.max_surge.Of(release.replicas, true),
+                      r.max_unavailable.Of(release.replicas, false)));
+  }
   return Ok();
 }
 
@@ -371,19 +388,19 @@ Result<int64_t> Controller::DeployLocked(const DeployRequest& request) {
     Event(request.environment, release.id, "failed", ok.error().message);
     return std::unexpected(ok.error());
   }
-  // A release still starting, or a canary, in this environment will never
-  // serve now: traffic goes back to the stable release.
+  if (request.rollback) active_[release.id].next.clear();  // A rollback stays where it is.
+  // A release still on its way in this environment will never serve now:
+  // traffic goes back to the stable release.
   for (auto& [other_id, other] : active_) {
     if (other_id == release.id || other.release.environment != request.environment ||
-        (other.release.phase != "starting" && other.release.phase != "canary")) {
+        !InProgressPhase(other.release.phase)) {
       continue;
     }
     other.release.phase = "superseded";
+    Withdraw(other);
     const std::string why = fmt::format("release {} was deployed before it was done", release.id);
     (void)store_->SetReleasePhase(other_id, "superseded", why, clock_.Now());
     Event(request.environment, other_id, "superseded", why);
-    RouteEnvironment(request.environment);
-    Drain(other_id);
   }
   (void)store_->SetDesiredRelease(request.environment, release.id);
   return release.id;
@@ -405,6 +422,8 @@ void Controller::OnChange(int64_t release_id) {
     const bool has_stable = serving_.contains(release.environment);
     if (active.settings.canary && has_stable) {
       StartCanary(active);
+    } else if (active.settings.blue_green && has_stable) {
+      StartPreview(active);
     } else {
       GoLive(active,
              fmt::format("{}: all {} replicas ready, 100% of traffic{}", active.version, ready,
@@ -412,48 +431,62 @@ void Controller::OnChange(int64_t release_id) {
                                                 : ""),
              "tauon");
     }
-  } else if (release.phase == "live" || release.phase == "canary") {
+  } else if (release.phase == "rolling") {
+    Roll(active);
+  } else if (release.phase == "live" || release.phase == "canary" || release.phase == "preview") {
     RouteEnvironment(release.environment);
+    RoutePreview(release.environment);
   } else if (supervisor_->Stopped(release_id)) {
     active_.erase(it);
   }
 }
 
-void Controller::RouteEnvironment(const std::string& environment) {
-  std::vector<TrafficTarget> targets;
-  auto add = [&](const Active& active, const char* label, uint32_t weight) {
-    TrafficTarget target;
-    target.release = label;
-    target.version = active.version;
-    target.weight = weight;
+std::vector<TrafficTarget> Controller::Targets(const std::string& environment) {
+  auto target = [&](const Active& active, const char* label) {
+    TrafficTarget out;
+    out.release = label;
+    out.version = active.version;
     for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(active.release.id)) {
-      if (replica.state == runtime::ReplicaState::kReady) {
-        target.upstreams.push_back({replica.name, "127.0.0.1", replica.port});
+      if (replica.state == runtime::ReplicaState::kReady &&
+          !active.retired.contains(replica.name)) {
+        out.upstreams.push_back({replica.name, "127.0.0.1", replica.port});
       }
     }
-    targets.push_back(std::move(target));
+    return out;
   };
-  uint32_t canary_weight = 0;
-  const Active* canary = InProgress(environment);
-  if (canary && canary->release.phase == "canary") {
-    canary_weight = static_cast<uint32_t>(canary->settings.canary->steps[canary->step].weight);
-  } else {
-    canary = nullptr;
+  std::vector<TrafficTarget> targets;
+  const Active* stable = Stable(environment);
+  if (stable) targets.push_back(target(*stable, "stable"));
+  const Active* next = InProgress(environment);
+  if (next && next->release.phase == "canary") {
+    const uint32_t weight = static_cast<uint32_t>(next->settings.canary->steps[next->step].weight);
+    if (stable) targets[0].weight = 100 - weight;
+    targets.push_back(target(*next, "canary"));
+    targets.back().weight = weight;
+  } else if (next && next->release.phase == "rolling") {
+    // Every ready replica of either release takes an equal share.
+    targets.push_back(target(*next, "canary"));
+    for (TrafficTarget& t : targets) t.weight = static_cast<uint32_t>(t.upstreams.size());
+    std::erase_if(targets, [](const TrafficTarget& t) { return t.weight == 0; });
+    if (targets.empty() && stable) targets.push_back(target(*stable, "stable"));
   }
-  if (auto s = serving_.find(environment); s != serving_.end()) {
-    if (auto it = active_.find(s->second); it != active_.end()) {
-      add(it->second, "stable", 100 - canary_weight);
-    }
-  }
-  if (canary) add(*canary, "canary", canary_weight);
+  if (stable && targets.size() == 1 && targets[0].weight == 0) targets[0].weight = 100;
+  return targets;
+}
+
+void Controller::Apply(const std::string& router, std::vector<TrafficTarget> targets) {
   std::string key;
   for (const TrafficTarget& target : targets) {
     key += fmt::format("{}={}:{};", target.release, target.version, target.weight);
     for (const auto& upstream : target.upstreams) key += fmt::format("{},", upstream.port);
   }
-  if (routed_[environment] == key) return;
-  routed_[environment] = key;
-  traffic_.Route(environment, std::move(targets));
+  if (routed_[router] == key) return;
+  routed_[router] = key;
+  traffic_.Route(router, std::move(targets));
+}
+
+void Controller::RouteEnvironment(const std::string& environment) {
+  Apply(environment, Targets(environment));
 }
 
 nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& environment) {
@@ -484,16 +517,19 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
     if (auto it = active_.find(current->id); it != active_.end()) out["phase"] = it->second.release.phase;
   }
   if (current) {
-    if (auto it = active_.find(current->id); it != active_.end() && it->second.settings.canary) {
-      out["strategy"] = "canary";
-      if (it->second.release.phase == "canary") {
-        const Active& canary = it->second;
-        out["step"] = {{"index", canary.step + 1},
-                       {"of", canary.settings.canary->steps.size()},
-                       {"weight", canary.settings.canary->steps[canary.step].weight},
-                       {"since", FormatTime(canary.step_started)}};
+    if (auto it = active_.find(current->id); it != active_.end()) {
+      const Active& release = it->second;
+      out["strategy"] = release.settings.StrategyName();
+      if (release.release.phase == "canary") {
+        out["step"] = {{"index", release.step + 1},
+                       {"of", release.settings.canary->steps.size()},
+                       {"weight", release.settings.canary->steps[release.step].weight},
+                       {"since", FormatTime(release.step_started)}};
       }
     }
+  }
+  if (auto preview = previews_.find(environment.name); preview != previews_.end()) {
+    out["preview_url"] = fmt::format("http://{}:{}", host, preview->second);
   }
   // The analysis of the newest release that has one: the canary in
   // progress, or the last one promoted or rolled back (after a rollback the
@@ -516,18 +552,22 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
     }
     break;
   }
+  // Weights and serving replicas as routed (in percent of the traffic).
   out["weights"] = nlohmann::json::object();
   out["replicas"] = nlohmann::json::array();
-  const Active* canary = InProgress(environment.name);
-  const int canary_weight = canary && canary->release.phase == "canary"
-                                ? canary->settings.canary->steps[canary->step].weight
-                                : 0;
-  auto serving = serving_.find(environment.name);
+  std::set<int> serving_ports;
+  uint32_t total = 0;
+  const std::vector<TrafficTarget> targets = Targets(environment.name);
+  for (const TrafficTarget& target : targets) total += target.weight;
+  for (const TrafficTarget& target : targets) {
+    if (total > 0 && target.weight > 0)
+      out["weights"][target.version] = target.weight * 100 / total;
+    for (const TrafficTarget::Upstream& upstream : target.upstreams) {
+      if (target.weight > 0) serving_ports.insert(upstream.port);
+    }
+  }
   for (const auto& [release_id, active] : active_) {
     if (active.release.environment != environment.name) continue;
-    const bool is_serving = serving != serving_.end() && serving->second == release_id;
-    if (is_serving) out["weights"][active.version] = 100 - canary_weight;
-    if (canary_weight > 0 && canary == &active) out["weights"][active.version] = canary_weight;
     for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(release_id)) {
       out["replicas"].push_back({{"name", replica.name},
                                  {"release", release_id},
@@ -539,7 +579,7 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
                                  {"last_exit", replica.last_exit},
                                  {"since", FormatTime(replica.since)},
                                  {"restart_at", OptionalTime(replica.restart_at)},
-                                 {"serving", (is_serving || (canary_weight > 0 && canary == &active)) &&
+                                 {"serving", serving_ports.contains(replica.port) &&
                                                  replica.state == runtime::ReplicaState::kReady}});
     }
   }

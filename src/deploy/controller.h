@@ -10,13 +10,14 @@
 // it about replicas.
 #pragma once
 
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -37,7 +38,14 @@ struct DeployRequest {
   std::string model;  // NAME, NAME@VERSION or NAME@ALIAS
   std::string repo;   // Optional: the repository the model must come from.
   std::string who;    // Recorded with the events.
+  // A rollback: the release does not go on along the promotion chain.
+  bool rollback = false;
 };
+
+// The phases of a release on its way to serve all of its environment's traffic.
+inline bool InProgressPhase(std::string_view phase) {
+  return phase == "starting" || phase == "canary" || phase == "rolling" || phase == "preview";
+}
 
 class Controller {
  public:
@@ -116,6 +124,11 @@ class Controller {
     int failed_in_a_row = 0;
     std::optional<router::Snapshot> last_sample;
     TimePoint last_sample_at;
+    // The stable release's replicas a rolling update took out of the
+    // routing table (drained, then stopped).
+    std::set<std::string> retired;
+    // blue_green (phase "preview"): pre_promotion passed, or there is none.
+    bool preview_passed = false;
     // The interval that ended, while its analysis.providers run (a
     // shared_ptr only so that Active stays copyable).
     std::shared_ptr<PendingInterval> measuring;
@@ -137,20 +150,49 @@ class Controller {
   void GoLive(Active& release, const std::string& why, const std::string& who);
   void StartCanary(Active& canary);
   void NextStep(Active& canary, const std::string& who);
+  // rolling.cc: one move of a rolling update (phase "rolling"): old
+  // replicas out while enough stay ready, new ones in while the surge allows.
+  void Roll(Active& next);
+  // blue_green.cc: the new release is ready behind the preview port.
+  void StartPreview(Active& next);
+  void PreviewPassed(Active& next, const std::string& why);
+  void RoutePreview(const std::string& environment);
+  // Takes a release in progress out of the rollout (rolled back or
+  // replaced): traffic on the stable release at once, which a rolling
+  // update gets back to full size, and the release's replicas drained.
+  void Withdraw(Active& release);
   void RollBack(Active& release, const std::string& reason, const std::string& who);
-  // Stops `release_id`'s replicas once drained (see kMinDrain); Tick() checks.
-  void Drain(int64_t release_id);
+  // Stops `release_id`'s replicas (or only `replica`) once drained (see
+  // kMinDrain), counting from `delay` from now; Tick() checks.
+  void Drain(int64_t release_id, const std::string& replica = "", Duration delay = Duration(0));
   void StopDrained(TimePoint now);
-  // Ends the canary's interval at `now`; with analysis.providers, starts
-  // them and, on a later call, judges the interval once they returned.
-  void AnalyzeInterval(Active& canary, TimePoint now);
-  // What analysis.providers' commands get of `release`: its ready replica's
-  // URL in `url_variable` (TAUON_CANARY_URL, TAUON_PREVIEW_URL), the stable
-  // release's (TAUON_STABLE_URL) and the router's (TAUON_ENVIRONMENT_URL).
+  // Ends the interval of a canary or a blue-green preview at `now`; with
+  // analysis.providers, starts them and, on a later call, judges the
+  // interval once they returned.
+  void AnalyzeInterval(Active& release, TimePoint now);
+  // What analysis.providers' commands get of `release`: its URL in
+  // `url_variable` (TAUON_CANARY_URL: a ready replica; TAUON_PREVIEW_URL:
+  // the preview router), the stable release's (TAUON_STABLE_URL) and the
+  // router's (TAUON_ENVIRONMENT_URL).
   ProviderContext ProviderContextOf(const Active& release, const std::string& url_variable,
                                     Duration timeout);
+  // The traffic statistics an analysis of `release` diffs: the
+  // environment's router's, with a blue-green preview's release added.
+  std::optional<router::Snapshot> Sample(const Active& release);
+  // The key of an environment's preview router in traffic_.
+  static std::string PreviewRouter(const std::string& environment) {
+    return environment + "/preview";
+  }
+  // The active release serving the environment, if any.
+  Active* Stable(const std::string& environment);
   Active* InProgress(const std::string& environment);
+  // Where the environment's traffic goes now: the stable release's ready
+  // replicas and the release in progress with its share (a canary's step
+  // weight, or a rolling update's ready replicas).
+  std::vector<TrafficTarget> Targets(const std::string& environment);
   void RouteEnvironment(const std::string& environment);
+  // Sends `router`'s traffic to `targets`, unless it goes there already.
+  void Apply(const std::string& router, std::vector<TrafficTarget> targets);
   Status StartRelease(const store::ReleaseRecord& release, bool recovering);
   Status OpenEnvironment(const store::EnvironmentRecord& environment);
   void Event(const std::string& environment, std::optional<int64_t> release_id,
@@ -169,10 +211,14 @@ class Controller {
   std::map<int64_t, Active> active_;            // By release id.
   std::map<std::string, int64_t> serving_;      // Environment -> live release.
   std::map<std::string, std::string> routed_;   // Environment -> last routing, to skip repeats.
-  std::map<int64_t, TimePoint> draining_;
+  // (release, replica or "" for all) -> when it left the routing table (or
+  // will have: a blue-green scale_down_delay).
+  std::map<std::pair<int64_t, std::string>, TimePoint> draining_;
   // Environment -> the version waiting for `tauon promote` (approval: manual);
   // also in the store, for the next server.
-  std::map<std::string, std::string> pending_;  // Release -> when it left the routing table.
+  std::map<std::string, std::string> pending_;
+  // Environment -> the port of its blue-green preview router, once opened.
+  std::map<std::string, int> previews_;
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;
   AnalysisExport analysis_export_;  // Thread-safe on its own.

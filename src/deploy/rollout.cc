@@ -51,16 +51,28 @@ ReleaseInterval IntervalOf(const router::Snapshot& before, const router::Snapsho
   return out;
 }
 
+Duration ProgressDeadline(const spec::EnvironmentSpec& settings) {
+  if (settings.canary) return settings.canary->progress_deadline;
+  if (settings.rolling) return settings.rolling->progress_deadline;
+  if (settings.blue_green) return settings.blue_green->progress_deadline;
+  return kReplaceDeadline;
+}
+
 }  // namespace
 
 Controller::Active* Controller::InProgress(const std::string& environment) {
   for (auto& [id, active] : active_) {
-    if (active.release.environment == environment &&
-        (active.release.phase == "starting" || active.release.phase == "canary")) {
+    if (active.release.environment == environment && InProgressPhase(active.release.phase))
       return &active;
-    }
   }
   return nullptr;
+}
+
+Controller::Active* Controller::Stable(const std::string& environment) {
+  auto serving = serving_.find(environment);
+  if (serving == serving_.end()) return nullptr;
+  auto it = active_.find(serving->second);
+  return it == active_.end() ? nullptr : &it->second;
 }
 
 void Controller::GoLive(Active& active, const std::string& why, const std::string& who) {
@@ -114,9 +126,16 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
     if (auto p = active_.find(*previous); p != active_.end()) p->second.release.phase = "superseded";
     const std::string reason = fmt::format("replaced by release {}", release.id);
     (void)store_->SetReleasePhase(*previous, "superseded", reason, clock_.Now());
-    Event(release.environment, *previous, "superseded", reason);
-    Drain(*previous);
+    // Blue-green keeps the old release running a while: a rollback is a switch back.
+    const Duration delay =
+        active.settings.blue_green ? active.settings.blue_green->scale_down_delay : Duration(0);
+    Event(release.environment, *previous, "superseded",
+          delay > Duration(0) ? fmt::format("{}; its replicas stop in {}s unless rolled back to",
+                                            reason, delay.count() / 1000)
+                              : reason);
+    Drain(*previous, "", delay);
   }
+  RoutePreview(release.environment);
 }
 
 void Controller::StartCanary(Active& canary) {
@@ -152,27 +171,57 @@ void Controller::NextStep(Active& canary, const std::string& who) {
   RouteEnvironment(canary.release.environment);
 }
 
+void Controller::Withdraw(Active& active) {
+  const std::string& environment = active.release.environment;
+  Active* stable = Stable(environment);
+  if (stable && &active != stable) {
+    // Replicas a rolling update took out but that still run serve again,
+    // and the stable release grows back to its size.
+    for (auto it = stable->retired.begin(); it != stable->retired.end();) {
+      if (draining_.erase({stable->release.id, *it}) > 0) {
+        it = stable->retired.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    supervisor_->Scale(stable->release.id, stable->release.replicas);
+  }
+  RouteEnvironment(environment);
+  RoutePreview(environment);
+  Drain(active.release.id);
+}
+
 void Controller::RollBack(Active& active, const std::string& reason, const std::string& who) {
   store::ReleaseRecord& release = active.release;
-  const bool was_canary = release.phase == "canary";
+  const bool served = release.phase != "starting";
   active.measuring.reset();  // Its commands are stopped: the analysis is over.
   release.phase = "failed";
   // Traffic first: every request from now on goes to the stable release.
-  RouteEnvironment(release.environment);
+  Withdraw(active);
   (void)store_->SetReleasePhase(release.id, "failed", reason, clock_.Now());
   if (auto s = serving_.find(release.environment); s != serving_.end()) {
     (void)store_->SetDesiredRelease(release.environment, s->second);
   }
-  Event(release.environment, release.id, was_canary ? "rolled-back" : "failed", reason, who);
-  if (was_canary) {
-    Drain(release.id);
-  } else {
-    supervisor_->Stop(release.id);
+  Event(release.environment, release.id, served ? "rolled-back" : "failed", reason, who);
+}
+
+std::optional<router::Snapshot> Controller::Sample(const Active& release) {
+  std::optional<router::Snapshot> sample = traffic_.Sample(release.release.environment);
+  if (sample && release.release.phase == "preview") {
+    // A blue-green preview's traffic comes through its own router.
+    std::optional<router::Snapshot> preview =
+        traffic_.Sample(PreviewRouter(release.release.environment));
+    if (!preview) return std::nullopt;
+    if (const router::ReleaseSnapshot* r = preview->Find("preview")) sample->releases.push_back(*r);
   }
+  return sample;
 }
 
 void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
-  const spec::AnalysisSpec& spec = canary.settings.canary->analysis;
+  // A canary is analysed throughout; a blue-green release before its switch.
+  const bool preview = canary.release.phase == "preview";
+  const spec::AnalysisSpec& spec =
+      preview ? *canary.settings.blue_green->pre_promotion : canary.settings.canary->analysis;
   auto judge = [&](IntervalVerdict verdict, TimePoint at) {
     canary.intervals++;
     store::AnalysisRecord record;
@@ -187,6 +236,10 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
     analysis_export_.Record(canary.release.environment, canary.release.id, verdict);
     if (verdict.verdict == "pass") {
       canary.failed_in_a_row = 0;
+      if (preview) {
+        PreviewPassed(canary,
+                      fmt::format("pre-promotion analysis passed interval {}", canary.intervals));
+      }
     } else if (verdict.verdict == "fail") {
       canary.failed_in_a_row++;
       Event(canary.release.environment, canary.release.id, "analysis-failed",
@@ -194,7 +247,8 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
                         canary.failed_in_a_row, spec.failure_limit));
       if (canary.failed_in_a_row >= spec.failure_limit) {
         RollBack(canary,
-                 fmt::format("analysis failed {} interval{} in a row: {}", canary.failed_in_a_row,
+                 fmt::format("{}analysis failed {} interval{} in a row: {}",
+                             preview ? "pre-promotion " : "", canary.failed_in_a_row,
                              canary.failed_in_a_row == 1 ? "" : "s", verdict.reason),
                  "tauon");
       }
@@ -209,7 +263,7 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
           pending->at);
     return;
   }
-  std::optional<router::Snapshot> sample = traffic_.Sample(canary.release.environment);
+  std::optional<router::Snapshot> sample = Sample(canary);
   if (!sample || !canary.last_sample) {
     canary.last_sample = sample;
     canary.last_sample_at = now;
@@ -218,7 +272,8 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   const double seconds =
       std::max(0.001, std::chrono::duration<double>(now - canary.last_sample_at).count());
   ReleaseInterval stable = IntervalOf(*canary.last_sample, *sample, "stable", seconds);
-  ReleaseInterval canary_interval = IntervalOf(*canary.last_sample, *sample, "canary", seconds);
+  ReleaseInterval canary_interval =
+      IntervalOf(*canary.last_sample, *sample, preview ? "preview" : "canary", seconds);
   canary.last_sample = std::move(sample);
   canary.last_sample_at = now;
   // Without providers, the verdict is known now; with them too when the
@@ -233,7 +288,8 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   pending->canary = std::move(canary_interval);
   pending->at = now;
   pending->providers = std::make_unique<ProviderRun>(
-      spec.providers, ProviderContextOf(canary, "TAUON_CANARY_URL", spec.interval));
+      spec.providers,
+      ProviderContextOf(canary, preview ? "TAUON_PREVIEW_URL" : "TAUON_CANARY_URL", spec.interval));
   canary.measuring = std::move(pending);
 }
 
@@ -252,17 +308,22 @@ ProviderContext Controller::ProviderContextOf(const Active& release,
     }
     return std::nullopt;
   };
+  std::string host = listen_host_ == "0.0.0.0" || listen_host_.empty() ? "127.0.0.1" : listen_host_;
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
   const std::string& environment = release.release.environment;
-  if (auto url = ready_url(release.release.id)) context.env.emplace_back(url_variable, *url);
+  if (auto preview = previews_.find(environment);
+      url_variable == "TAUON_PREVIEW_URL" && preview != previews_.end()) {
+    // A blue-green release is evaluated as its users will reach it: through the preview router.
+    context.env.emplace_back(url_variable, fmt::format("http://{}:{}", host, preview->second));
+  } else if (auto url = ready_url(release.release.id)) {
+    context.env.emplace_back(url_variable, *url);
+  }
   if (auto s = serving_.find(environment); s != serving_.end() && s->second != release.release.id) {
     if (auto url = ready_url(s->second)) context.env.emplace_back("TAUON_STABLE_URL", *url);
   }
   if (Result<std::optional<store::EnvironmentRecord>> record = store_->GetEnvironment(environment);
       record && *record) {
-    std::string host =
-        listen_host_ == "0.0.0.0" || listen_host_.empty() ? "127.0.0.1" : listen_host_;
-    if (host == "::") host = "::1";
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
     context.env.emplace_back("TAUON_ENVIRONMENT_URL",
                              fmt::format("http://{}:{}", host, (*record)->port));
   }
@@ -273,28 +334,39 @@ ProviderContext Controller::ProviderContextOf(const Active& release,
   return context;
 }
 
-void Controller::Drain(int64_t release_id) { draining_.emplace(release_id, clock_.Now()); }
+void Controller::Drain(int64_t release_id, const std::string& replica, Duration delay) {
+  draining_.emplace(std::pair{release_id, replica}, clock_.Now() + delay);
+}
 
 void Controller::StopDrained(TimePoint now) {
   for (auto it = draining_.begin(); it != draining_.end();) {
-    const auto [id, since] = *it;
+    const auto& [key, since] = *it;
+    const auto& [id, name] = key;
+    if (now < since) {
+      ++it;
+      continue;
+    }
     bool idle = now - since >= kMaxDrain;
     if (!idle && now - since >= kMinDrain) {
       idle = true;
       auto active = active_.find(id);
       for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(id)) {
-        if (active != active_.end() &&
+        if (active != active_.end() && (name.empty() || replica.name == name) &&
             traffic_.InFlight(active->second.release.environment, "127.0.0.1", replica.port) > 0) {
           idle = false;
         }
       }
     }
-    if (idle) {
-      supervisor_->Stop(id);
-      it = draining_.erase(it);
-    } else {
+    if (!idle) {
       ++it;
+      continue;
     }
+    if (name.empty()) {
+      supervisor_->Stop(id);
+    } else {
+      supervisor_->StopReplica(id, name);
+    }
+    it = draining_.erase(it);
   }
 }
 
@@ -304,9 +376,7 @@ void Controller::Tick() {
   // Collected first: going live or rolling back changes active_'s entries.
   std::vector<int64_t> in_progress;
   for (const auto& [id, active] : active_) {
-    if (active.release.phase == "starting" || active.release.phase == "canary") {
-      in_progress.push_back(id);
-    }
+    if (InProgressPhase(active.release.phase)) in_progress.push_back(id);
   }
   for (int64_t id : in_progress) {
     auto it = active_.find(id);
@@ -321,17 +391,34 @@ void Controller::Tick() {
         break;
       }
     }
-    if (active.release.phase == "starting") {
-      const Duration deadline = active.settings.canary ? active.settings.canary->progress_deadline
-                                                       : kReplaceDeadline;
+    const std::string& phase = active.release.phase;
+    if (phase == "starting" || phase == "rolling" ||
+        (phase == "preview" && !active.preview_passed)) {
+      const Duration deadline = ProgressDeadline(active.settings);
       if (now - active.started >= deadline) {
         RollBack(active,
-                 fmt::format("not ready within the progress deadline ({}s)", deadline.count() / 1000),
+                 fmt::format("{} within the progress deadline ({}s)",
+                             phase == "rolling"   ? "not rolled out"
+                             : phase == "preview" ? "pre-promotion analysis not passed"
+                                                  : "not ready",
+                             deadline.count() / 1000),
                  "tauon");
+        continue;
+      }
+    }
+    if (phase == "rolling") {
+      Roll(active);
+      continue;
+    }
+    if (phase == "preview") {
+      const auto& pre = active.settings.blue_green->pre_promotion;
+      if (pre && !active.preview_passed &&
+          (active.measuring || now - active.last_sample_at >= pre->interval)) {
+        AnalyzeInterval(active, now);
       }
       continue;
     }
-    if (active.release.phase != "canary") continue;
+    if (phase != "canary") continue;
     const Duration interval = active.settings.canary->analysis.interval;
     if (active.measuring || now - active.last_sample_at >= interval) {
       AnalyzeInterval(active, now);
@@ -348,6 +435,14 @@ void Controller::Tick() {
 Result<std::string> Controller::Promote(const std::string& environment, const std::string& who) {
   std::lock_guard lock(mu_);
   Active* canary = InProgress(environment);
+  if (canary && canary->release.phase == "preview") {
+    const int64_t id = canary->release.id;
+    GoLive(*canary,
+           fmt::format("{}: switched from the preview by {}{}", canary->version, who,
+                       canary->preview_passed ? "" : " before its pre-promotion analysis passed"),
+           who);
+    return fmt::format("release {} promoted: it serves 100% of traffic", id);
+  }
   if (!canary) {
     if (auto waiting = pending_.find(environment); waiting != pending_.end()) {
       DeployRequest request{environment, waiting->second, "", who};
@@ -359,8 +454,12 @@ Result<std::string> Controller::Promote(const std::string& environment, const st
     }
   }
   if (!canary || canary->release.phase != "canary") {
-    return Fail("environment '{}' has no canary in progress{}", environment,
-                canary ? fmt::format(" (release {} is still starting)", canary->release.id) : "");
+    return Fail(
+        "environment '{}' has nothing to promote: no canary, blue-green preview or "
+        "version waiting for approval{}",
+        environment,
+        canary ? fmt::format(" (release {} is still {})", canary->release.id, canary->release.phase)
+               : "");
   }
   const int64_t id = canary->release.id;
   NextStep(*canary, who);
@@ -397,43 +496,71 @@ void Controller::Registered(const store::ModelVersionRecord& version) {
 
 Result<int64_t> Controller::Rollback(const std::string& environment, const std::string& to,
                                      const std::string& who) {
+  std::lock_guard lock(mu_);
+  if (!store_) return Fail("the deploy controller has not started");
   DeployRequest request;
   request.environment = environment;
   request.who = who;
-  {
-    std::lock_guard lock(mu_);
-    if (const Active* active = InProgress(environment)) {
-      return Fail("release {} is in progress in '{}': roll it back with tauon abort {}",
-                  active->release.id, environment, environment);
-    }
-    auto serving = serving_.find(environment);
-    if (serving == serving_.end()) return Fail("environment '{}' has no live release", environment);
-    Result<std::vector<store::ReleaseRecord>> releases = store_->ListReleases(environment, 1000);
-    if (!releases) return std::unexpected(releases.error());
-    const store::ReleaseRecord* current = nullptr;
-    for (const store::ReleaseRecord& release : *releases) {
-      if (release.id == serving->second) current = &release;
-    }
-    if (!current) return Fail("environment '{}' has no live release", environment);
-    if (!to.empty()) {
-      request.model = to.find('@') == std::string::npos ? current->model + "@" + to : to;
-    } else {
-      // The newest release before the current one that served, of another version.
-      for (const store::ReleaseRecord& release : *releases) {
-        if (release.id < current->id && release.live_at &&
-            (release.model != current->model || release.version != current->version)) {
-          request.model = fmt::format("{}@{}", release.model, release.version);
-          break;
-        }
-      }
-      if (request.model.empty()) {
-        return Fail("environment '{}' has served no other version to roll back to", environment);
-      }
-    }
-    Event(environment, current->id, "rollback", fmt::format("to {} (asked by {})", request.model, who),
-          who);
+  request.rollback = true;
+  if (const Active* active = InProgress(environment)) {
+    return Fail("release {} is in progress in '{}': roll it back with tauon abort {}",
+                active->release.id, environment, environment);
   }
-  return Deploy(request);
+  auto serving = serving_.find(environment);
+  if (serving == serving_.end()) return Fail("environment '{}' has no live release", environment);
+  Result<std::vector<store::ReleaseRecord>> releases = store_->ListReleases(environment, 1000);
+  if (!releases) return std::unexpected(releases.error());
+  const store::ReleaseRecord* current = nullptr;
+  for (const store::ReleaseRecord& release : *releases) {
+    if (release.id == serving->second) current = &release;
+  }
+  if (!current) return Fail("environment '{}' has no live release", environment);
+  const store::ReleaseRecord* target = nullptr;
+  if (!to.empty()) {
+    request.model = to.find('@') == std::string::npos ? current->model + "@" + to : to;
+  } else {
+    // The newest release before the current one that served, of another version.
+    for (const store::ReleaseRecord& release : *releases) {
+      if (release.id < current->id && release.live_at &&
+          (release.model != current->model || release.version != current->version)) {
+        request.model = fmt::format("{}@{}", release.model, release.version);
+        break;
+      }
+    }
+    if (request.model.empty()) {
+      return Fail("environment '{}' has served no other version to roll back to", environment);
+    }
+  }
+  Event(environment, current->id, "rollback",
+        fmt::format("to {} (asked by {})", request.model, who), who);
+  // Within a blue-green scale_down_delay the release before still runs: the
+  // rollback is a switch back to it.
+  for (const store::ReleaseRecord& release : *releases) {
+    if (release.id != current->id && release.live_at &&
+        fmt::format("{}@{}", release.model, release.version) == request.model) {
+      target = &release;
+      break;
+    }
+  }
+  const Active* live = Stable(environment);
+  if (target && live && live->settings.blue_green) {
+    auto it = active_.find(target->id);
+    std::vector<runtime::ReplicaStatus> replicas = supervisor_->Replicas(target->id);
+    const bool ready =
+        !replicas.empty() && std::all_of(replicas.begin(), replicas.end(), [](const auto& r) {
+          return r.state == runtime::ReplicaState::kReady;
+        });
+    if (it != active_.end() && it->second.release.phase == "superseded" && ready &&
+        draining_.erase({target->id, ""}) > 0) {
+      it->second.next.clear();  // A rollback stays where it is.
+      GoLive(it->second,
+             fmt::format("{}: switched back at once (its replicas were still running)",
+                         it->second.version),
+             who);
+      return target->id;
+    }
+  }
+  return DeployLocked(request);
 }
 
 Result<std::string> Controller::Abort(const std::string& environment, const std::string& who) {

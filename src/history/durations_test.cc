@@ -126,13 +126,6 @@ TEST_F(StoreHistoryTest, TestHistoryAndKnownFlakyMarks) {
   ASSERT_TRUE(last) << last.error().message;
   ASSERT_EQ(last->size(), 1u);
   EXPECT_EQ((*last)[0].commit, "c2");
-
-  // Only failing results are marked.
-  ASSERT_TRUE(MarkKnownFlaky(store_->database(), job, {{"pkg.A::t1", "why"}, {"t2", "no"}}));
-  auto flaky = KnownFlakyFailures(store_->database(), run);
-  ASSERT_TRUE(flaky);
-  EXPECT_EQ(*flaky, (std::map<int64_t, std::map<std::string, std::string>>{
-                        {job, {{"pkg.A::t1", "why"}}}}));
 }
 
 }  // namespace

@@ -10,49 +10,6 @@ std::string TestId(std::string_view classname, std::string_view name) {
 
 std::string TestExecution::id() const { return TestId(classname, name); }
 
-Status MarkKnownFlaky(store::Database& db, int64_t job_id,
-                      const std::map<std::string, std::string>& reasons) {
-  if (reasons.empty()) return Ok();
-  return db.Transaction([&]() -> Status {
-    Result<store::Statement> query = db.Prepare(
-        "SELECT id, classname, name FROM test_results WHERE job_id = ? AND status IN "
-        "('failed', 'error')");
-    if (!query) return std::unexpected(query.error());
-    query->Bind(1, job_id);
-    std::vector<std::pair<int64_t, std::string>> marks;
-    while (true) {
-      Result<bool> row = query->Step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) break;
-      auto it = reasons.find(TestId(query->Text(1), query->Text(2)));
-      if (it != reasons.end()) marks.emplace_back(query->Int(0), it->second);
-    }
-    for (const auto& [id, reason] : marks) {
-      Result<store::Statement> update =
-          db.Prepare("UPDATE test_results SET known_flaky = ? WHERE id = ?");
-      if (!update) return std::unexpected(update.error());
-      if (Status ok = update->Bind(1, reason).Bind(2, id).Run(); !ok) return ok;
-    }
-    return Ok();
-  });
-}
-
-Result<std::map<int64_t, std::map<std::string, std::string>>> KnownFlakyFailures(
-    store::Database& db, int64_t run_id) {
-  Result<store::Statement> query = db.Prepare(
-      "SELECT t.job_id, t.classname, t.name, t.known_flaky FROM test_results t JOIN jobs j ON "
-      "t.job_id = j.id WHERE j.run_id = ? AND t.known_flaky != ''");
-  if (!query) return std::unexpected(query.error());
-  query->Bind(1, run_id);
-  std::map<int64_t, std::map<std::string, std::string>> out;
-  while (true) {
-    Result<bool> row = query->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
-    out[query->Int(0)][TestId(query->Text(1), query->Text(2))] = query->Text(3);
-  }
-}
-
 Result<std::vector<TestExecution>> LoadTestHistory(store::Database& db, const HistoryQuery& q) {
   Result<store::Statement> query = db.Prepare(
       "SELECT r.id, j.attempt, r.commit_sha, r.branch, j.name, t.classname, t.name, t.status, "

@@ -52,15 +52,6 @@ Result<std::vector<TestExecution>> LoadTestHistory(store::Database& db, const Hi
 // $TAUON_TEST_ORDER, `tauon tests rank` and flaky evidence.
 std::string TestId(std::string_view classname, std::string_view name);
 
-// Records, for the results of job attempt `job_id`, why failing tests are
-// known flaky: `reasons` maps TestId -> reason. Other results are unchanged.
-Status MarkKnownFlaky(store::Database& db, int64_t job_id,
-                      const std::map<std::string, std::string>& reasons);
-
-// The known-flaky failures of a run: job attempt id -> TestId -> reason.
-Result<std::map<int64_t, std::map<std::string, std::string>>> KnownFlakyFailures(
-    store::Database& db, int64_t run_id);
-
 // The jobs of `repo` that have test results, by name.
 Result<std::vector<std::string>> JobsWithTests(store::Database& db, std::string_view repo);
 

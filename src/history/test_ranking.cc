@@ -13,42 +13,6 @@
 namespace tauon::history {
 namespace {
 
-struct FlakyTracker {
-  // Verdicts per commit: bit 0 passed, bit 1 failed.
-  std::map<std::string, int> seen_on_commit;
-  std::vector<int64_t> same_commit_runs;
-  std::vector<std::string> same_commit_commits;
-  std::vector<int64_t> marker_runs;
-  std::vector<int64_t> flip_runs;  // Runs whose verdict differed from the one before.
-  std::vector<bool> verdicts;      // All verdicts, oldest first.
-};
-
-void Keep(std::vector<int64_t>& runs, int64_t run) {
-  if (!runs.empty() && runs.back() == run) return;
-  runs.push_back(run);
-  if (runs.size() > 10) runs.erase(runs.begin());
-}
-
-std::optional<FlakyEvidence> Judge(const FlakyTracker& t) {
-  if (!t.same_commit_runs.empty()) {
-    return FlakyEvidence{"passed and failed on the same commit", t.same_commit_runs,
-                         t.same_commit_commits};
-  }
-  if (!t.marker_runs.empty()) {
-    return FlakyEvidence{"passed only after failing within the test runner", t.marker_runs, {}};
-  }
-  size_t n = t.verdicts.size();
-  int flips = 0;
-  for (size_t i = n > 10 ? n - 10 : 1; i < n; ++i) flips += t.verdicts[i] != t.verdicts[i - 1];
-  if (flips >= kFlakyFlips) {
-    return FlakyEvidence{fmt::format("flips often: {} changes of verdict in its last {} runs",
-                                     flips, std::min<size_t>(n, 10)),
-                         t.flip_runs,
-                         {}};
-  }
-  return std::nullopt;
-}
-
 // `now` is the coming run: the last run is now - 1.
 std::vector<std::string> Reasons(const TestRecord& r, int64_t now) {
   if (r.runs == 0) return {"never run"};
@@ -76,7 +40,7 @@ TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& 
   static const std::vector<std::string> kNone;
   TestRanking out;
   TestRecords records;
-  std::map<std::string, FlakyTracker> flaky;
+  FlakyDetector flaky;
   std::map<std::string, std::pair<double, int>> durations;  // Sum, count.
   std::map<std::string, std::string> classnames;
   LinearRanker ranker;
@@ -113,25 +77,11 @@ TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& 
       std::string id = e.id();
       classnames[id] = e.classname;
       TestRecord& record = records[id];
-      bool flipped = record.runs > 0 && ((record.recent & 1) != 0) != e.failed();
       record.Observe(cycle, e.failed(), static_cast<double>(e.duration_ms) / 1000);
       auto& [sum, count] = durations[id];
       sum += static_cast<double>(e.duration_ms);
       ++count;
-      FlakyTracker& t = flaky[id];
-      t.verdicts.push_back(e.failed());
-      if (flipped) Keep(t.flip_runs, e.run_id);
-      if (e.flaky_marker) Keep(t.marker_runs, e.run_id);
-      int& seen = t.seen_on_commit[e.commit];
-      int before = seen;
-      seen |= e.failed() ? 2 : 1;
-      if (before != 0 && before != 3 && seen == 3) {
-        Keep(t.same_commit_runs, e.run_id);
-        t.same_commit_commits.push_back(e.commit.substr(0, 12));
-        if (t.same_commit_commits.size() > 10) {
-          t.same_commit_commits.erase(t.same_commit_commits.begin());
-        }
-      }
+      flaky.Observe(e);
     }
     begin = end;
   }
@@ -146,7 +96,7 @@ TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& 
     test.mean_duration_ms = count ? sum / count : 0;
     test.reasons = Reasons(record, now);
     if (changed) test.reasons.insert(test.reasons.begin(), "its file changed in this commit");
-    test.flaky = Judge(flaky[id]);
+    test.flaky = flaky.Judge(id);
     if (test.flaky) test.reasons.push_back("flaky: " + test.flaky->reason);
     out.tests.push_back(std::move(test));
   }

@@ -10,19 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "history/flaky.h"
 #include "history/test_history.h"
 #include "history/test_record.h"
 
 namespace tauon::history {
-
-// Why a test is considered flaky, with what shows it.
-struct FlakyEvidence {
-  // "passed and failed on the same commit" or "flips often" or "passed on a
-  // rerun inside the test runner".
-  std::string reason;
-  std::vector<int64_t> runs;         // The runs that show it (at most 10, newest last).
-  std::vector<std::string> commits;  // Their commits (short), for the same-commit kind.
-};
 
 struct RankedTest {
   std::string id;  // TestExecution::id().
@@ -37,11 +29,6 @@ struct TestRanking {
   int cycles = 0;  // (run, attempt) pairs of the job with results.
   std::vector<RankedTest> tests;  // Most likely to fail first; ties by id.
 };
-
-// A test is flaky when it passed and failed on the same commit (a retry or a
-// rerun), when a report said it passed only after failing, or when at least
-// kFlakyFlips of its last 10 verdicts differ from the one before.
-inline constexpr int kFlakyFlips = 4;
 
 // What the commits changed, when known (history/changed_files.h).
 struct Changes {

@@ -308,6 +308,12 @@ std::string SlackBody(const RunNotice& notice) {
       lines.push_back("• " + SlackEscape(test));
     }
   }
+  if (!notice.flaky_failed_tests.empty()) {
+    lines.push_back("*Known-flaky failures:*");
+    for (const std::string& test : TestLines(notice.flaky_failed_tests)) {
+      lines.push_back("• " + SlackEscape(test));
+    }
+  }
   json blocks = json::array();
   blocks.push_back(
       {{"type", "section"},
@@ -337,6 +343,10 @@ std::string DingTalkBody(const RunNotice& notice) {
     text += "\n**Failed tests:**\n\n";
     for (const std::string& test : TestLines(notice.failed_tests)) text += "- " + test + "\n";
   }
+  if (!notice.flaky_failed_tests.empty()) {
+    text += "\n**Known-flaky failures:**\n\n";
+    for (const std::string& test : TestLines(notice.flaky_failed_tests)) text += "- " + test + "\n";
+  }
   if (std::string url = OneLine(notice.url, 2000); !url.empty()) {
     text += fmt::format("\n[View run #{}]({})\n", notice.run_id, url);
   }
@@ -357,6 +367,7 @@ std::string WebhookBody(const RunNotice& notice) {
                    {"duration_ms", notice.duration_ms},
                    {"failed_jobs", notice.failed_jobs},
                    {"failed_tests", notice.failed_tests},
+                   {"flaky_failed_tests", notice.flaky_failed_tests},
                    {"url", notice.url}});
 }
 

@@ -53,6 +53,9 @@ struct RunNotice {
   int64_t duration_ms = 0;
   std::vector<std::string> failed_jobs;
   std::vector<std::string> failed_tests;  // "classname::name: message", at most 10.
+  // Failures of tests known to be flaky, apart from the real ones above:
+  // "classname::name (known flaky: why)", at most 10.
+  std::vector<std::string> flaky_failed_tests;
   std::string url;                        // Link to the run (dashboard or API).
 };
 

@@ -261,6 +261,25 @@ TEST(BuildRequestTest, SlackHasOneLineTextAndAMrkdwnSection) {
             "• tests.test_model::test_accuracy: accuracy 0.81 &lt; 0.90");
 }
 
+TEST(BuildRequestTest, KnownFlakyFailuresAreListedApart) {
+  RunNotice notice = FailedRun();
+  notice.flaky_failed_tests = {"tests.test_io::test_net (known flaky: flips often)"};
+  json slack = BodyOf(BuildRequest(MakeChannel(Channel::Kind::kSlack, "https://x"), notice, kNow));
+  std::string text = slack["blocks"][0]["text"]["text"];
+  EXPECT_NE(
+      text.find("*Failed tests:*\n• tests.test_model::test_accuracy: accuracy 0.81 &lt; 0.90\n"
+                "*Known-flaky failures:*\n• tests.test_io::test_net (known flaky: flips often)"),
+      std::string::npos)
+      << text;
+  json ding =
+      BodyOf(BuildRequest(MakeChannel(Channel::Kind::kDingTalk, "https://x"), notice, kNow));
+  std::string markdown = ding["markdown"]["text"];
+  EXPECT_NE(markdown.find("**Known-flaky failures:**\n\n- tests.test_io::test_net (known flaky: "
+                          "flips often)\n"),
+            std::string::npos)
+      << markdown;
+}
+
 TEST(BuildRequestTest, SlackHeadlineForEachStatus) {
   RunNotice notice = FailedRun();
   const std::pair<std::string, std::string> cases[] = {
@@ -383,6 +402,7 @@ TEST(BuildRequestTest, DingTalkSignatureStartsAQueryWhenThereIsNone) {
 TEST(BuildRequestTest, GenericWebhookCarriesTheNotice) {
   RunNotice notice = FailedRun();
   notice.failed_tests.push_back("b::c: boom");
+  notice.flaky_failed_tests = {"b::d (known flaky: flips often)"};
   json body = BodyOf(BuildRequest(
       MakeChannel(Channel::Kind::kWebhook, "https://ci.example.com/hook"), notice, kNow));
   json expected = {
@@ -397,6 +417,7 @@ TEST(BuildRequestTest, GenericWebhookCarriesTheNotice) {
       {"duration_ms", 65000},
       {"failed_jobs", {"train", "evaluate"}},
       {"failed_tests", {"tests.test_model::test_accuracy: accuracy 0.81 < 0.90", "b::c: boom"}},
+      {"flaky_failed_tests", {"b::d (known flaky: flips often)"}},
       {"url", "http://localhost:8080/runs/12"},
   };
   EXPECT_EQ(body, expected);

@@ -4,6 +4,7 @@
 
 #include "artifacts/registry.h"
 #include "history/changed_files.h"
+#include "history/flaky.h"
 #include "history/test_history.h"
 #include "history/test_ranking.h"
 #include "reports/junit.h"
@@ -87,9 +88,9 @@ void RunWorkspaces::WriteTestOrder(size_t job, int attempt) {
     if (auto now = changes.by_run.find(run_id_); now != changes.by_run.end()) changes.now = now->second;
   }
   history::TestRanking ranking = history::RankTests(*past, changes);
-  std::map<std::string, std::string>& flaky = known_flaky_[{job, attempt}];
+  std::map<std::string, history::FlakyEvidence>& flaky = known_flaky_[{job, attempt}];
   for (const history::RankedTest& test : ranking.tests) {
-    if (test.flaky) flaky[test.id] = test.flaky->reason;
+    if (test.flaky) flaky[test.id] = *test.flaky;
   }
   std::string text;
   for (const history::RankedTest& test : ranking.tests) {
@@ -164,7 +165,7 @@ bool RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
   }
   reports::TestCounts counts = report->Counts();
   // Failures of tests known to be flaky before this attempt are told apart.
-  std::map<std::string, std::string> flaky_failures;
+  std::map<std::string, history::FlakyEvidence> flaky_failures;
   if (auto known = known_flaky_.find({job, attempt}); known != known_flaky_.end()) {
     for (const reports::TestCase& test : report->cases) {
       if (test.status != reports::TestStatus::kFailed && test.status != reports::TestStatus::kError) {
@@ -188,8 +189,9 @@ bool RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
                            flaky_failures.size() == 1 ? "is" : "are");
   }
   notes_.JobMessage(job, attempt, summary);
-  for (const auto& [id, reason] : flaky_failures) {
-    notes_.JobMessage(job, attempt, fmt::format("flaky: {} ({})", id, reason));
+  for (const auto& [id, evidence] : flaky_failures) {
+    notes_.JobMessage(job, attempt,
+                      fmt::format("flaky: {} ({})", id, history::DescribeFlaky(evidence)));
   }
   bool excused = !succeeded && plan_.jobs[job].spec.quarantine && counts.failed > 0 &&
                  static_cast<int>(flaky_failures.size()) == counts.failed;

@@ -9,6 +9,7 @@
 
 #include "artifacts/artifact_store.h"
 #include "engine/engine.h"
+#include "history/flaky.h"
 #include "logs/masker.h"
 #include "runs/layout.h"
 #include "runs/recorder.h"
@@ -74,8 +75,8 @@ class RunWorkspaces final : public engine::JobHost {
   std::optional<store::ModelVersionRecord> baseline_;  // Names pooled workspaces ws-1, ws-2, ...
   std::vector<std::vector<store::ArtifactRecord>> artifacts_;  // Per job, once it succeeded.
   std::map<std::pair<size_t, int>, std::filesystem::path> test_orders_;  // By (job, attempt).
-  // Tests known to be flaky before an attempt ran: TestId -> why. By (job, attempt).
-  std::map<std::pair<size_t, int>, std::map<std::string, std::string>> known_flaky_;
+  // Tests known to be flaky before an attempt ran: TestId -> evidence. By (job, attempt).
+  std::map<std::pair<size_t, int>, std::map<std::string, history::FlakyEvidence>> known_flaky_;
   std::set<std::pair<size_t, int>> excused_;  // Attempts whose failure quarantine excuses.
 };
 

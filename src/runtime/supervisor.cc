@@ -158,6 +158,9 @@ struct Supervisor::Impl {
   void OnExit(exec::ProcessId id, const exec::ExitStatus& status);
   void OnProbe(const ProbeResult& result);
   void StopGroup(int64_t group_id);
+  // Adds `count` replicas to the group and starts them.
+  void Grow(int64_t group_id, int count);
+  void StopOne(Replica& replica);
   void SetState(Replica& replica, ReplicaState state) {
     replica.status.state = state;
     replica.status.since = clock.Now();
@@ -367,15 +370,31 @@ void Supervisor::Impl::StopGroup(int64_t group_id) {
   }
   Group& group = it->second;
   group.stopping = true;
-  for (Replica& replica : group.replicas) {
-    if (replica.process != 0) {
-      runner.Terminate(replica.process);
-      SetState(replica, ReplicaState::kStopping);
-    } else if (replica.status.state != ReplicaState::kStopped) {
-      SetState(replica, ReplicaState::kStopped);
-      ports_in_use.erase(replica.status.port);
-    }
-    replica.status.restart_at.reset();
+  for (Replica& replica : group.replicas) StopOne(replica);
+  Publish(group_id);
+  Changed(group_id);
+}
+
+void Supervisor::Impl::StopOne(Replica& replica) {
+  if (replica.process != 0) {
+    if (replica.status.state != ReplicaState::kStopping) runner.Terminate(replica.process);
+    SetState(replica, ReplicaState::kStopping);
+  } else if (replica.status.state != ReplicaState::kStopped) {
+    SetState(replica, ReplicaState::kStopped);
+    ports_in_use.erase(replica.status.port);
+  }
+  replica.status.restart_at.reset();
+}
+
+void Supervisor::Impl::Grow(int64_t group_id, int count) {
+  Group& group = groups.at(group_id);
+  const size_t first = group.replicas.size();
+  group.replicas.resize(first + static_cast<size_t>(count));
+  for (size_t i = first; i < group.replicas.size(); ++i) {
+    Replica& replica = group.replicas[i];
+    replica.status.name = fmt::format("r{}", i + 1);
+    replica.status.log = group.tmpl.log_dir / (replica.status.name + ".log");
+    StartReplica(group_id, i);
   }
   Publish(group_id);
   Changed(group_id);
@@ -460,12 +479,31 @@ void Supervisor::Run(int64_t group_id, ReplicaTemplate tmpl, int count) {
     if (impl->groups.contains(group_id)) return;
     Impl::Group& group = impl->groups[group_id];
     group.tmpl = std::move(tmpl);
-    group.replicas.resize(static_cast<size_t>(count));
-    for (int i = 0; i < count; ++i) {
-      Impl::Replica& replica = group.replicas[static_cast<size_t>(i)];
-      replica.status.name = fmt::format("r{}", i + 1);
-      replica.status.log = group.tmpl.log_dir / (replica.status.name + ".log");
-      impl->StartReplica(group_id, static_cast<size_t>(i));
+    impl->Grow(group_id, count);
+  });
+}
+
+void Supervisor::Scale(int64_t group_id, int count) {
+  impl_->Post([impl = impl_.get(), group_id, count] {
+    auto it = impl->groups.find(group_id);
+    if (it == impl->groups.end() || it->second.stopping) return;
+    int running = 0;
+    for (const Impl::Replica& replica : it->second.replicas) {
+      if (replica.status.state != ReplicaState::kStopping &&
+          replica.status.state != ReplicaState::kStopped) {
+        ++running;
+      }
+    }
+    if (running < count) impl->Grow(group_id, count - running);
+  });
+}
+
+void Supervisor::StopReplica(int64_t group_id, const std::string& name) {
+  impl_->Post([impl = impl_.get(), group_id, name] {
+    auto it = impl->groups.find(group_id);
+    if (it == impl->groups.end()) return;
+    for (Impl::Replica& replica : it->second.replicas) {
+      if (replica.status.name == name) impl->StopOne(replica);
     }
     impl->Publish(group_id);
     impl->Changed(group_id);

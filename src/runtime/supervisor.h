@@ -84,6 +84,13 @@ class Supervisor {
   // Stops every replica of `group` once `drain` has passed (time for the
   // requests sent to them to finish); on_change once the last one exited.
   void Stop(int64_t group, Duration drain = Duration(0));
+  // A rolling update grows and shrinks groups one replica at a time:
+  // Scale() starts new replicas (named after the last one) until `count` of
+  // the group's replicas are neither stopping nor stopped; it never stops
+  // any. StopReplica() stops one replica for good (SIGTERM, then SIGKILL
+  // after the stop timeout); its name is not reused.
+  void Scale(int64_t group, int count);
+  void StopReplica(int64_t group, const std::string& name);
 
   // A copy of the group's replicas, by name; empty for an unknown group.
   std::vector<ReplicaStatus> Replicas(int64_t group) const;

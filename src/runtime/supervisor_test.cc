@@ -189,5 +189,39 @@ TEST_F(SupervisorTest, NotReadyUntilTheCheckPasses) {
   EXPECT_TRUE(supervisor.Stopped(99));  // Unknown groups count as stopped.
 }
 
+TEST_F(SupervisorTest, ScaleAddsReplicasAndStopReplicaRemovesOneForGood) {
+  Supervisor supervisor(clock_, {});
+  ReplicaTemplate tmpl = Template(kHttpServer);
+  tmpl.readiness = Probe("/healthz");
+  supervisor.Run(1, tmpl, 1);
+  ASSERT_TRUE(WaitFor(supervisor, 1, AllReady));
+  supervisor.Scale(1, 2);
+  ASSERT_TRUE(WaitFor(supervisor, 1, [](const std::vector<ReplicaStatus>& r) {
+    return r.size() == 2 && AllReady(r);
+  }));
+  EXPECT_EQ(supervisor.Replicas(1)[1].name, "r2");
+  EXPECT_NE(supervisor.Replicas(1)[0].port, supervisor.Replicas(1)[1].port);
+
+  const int pid = supervisor.Replicas(1)[0].pid;
+  supervisor.StopReplica(1, "r1");
+  ASSERT_TRUE(WaitFor(supervisor, 1, [](const std::vector<ReplicaStatus>& r) {
+    return r[0].state == ReplicaState::kStopped;
+  }));
+  EXPECT_EQ(kill(pid, 0), -1);  // Gone, and not restarted:
+  EXPECT_EQ(supervisor.Replicas(1)[0].restarts, 0);
+  EXPECT_EQ(supervisor.Replicas(1)[1].state, ReplicaState::kReady);
+  EXPECT_FALSE(supervisor.Stopped(1));
+
+  // Scale counts the replicas still running: one more, named r3.
+  supervisor.Scale(1, 2);
+  ASSERT_TRUE(WaitFor(supervisor, 1, [](const std::vector<ReplicaStatus>& r) {
+    return r.size() == 3 && r[2].state == ReplicaState::kReady;
+  }));
+  EXPECT_EQ(supervisor.Replicas(1)[2].name, "r3");
+  supervisor.Scale(1, 1);  // Never shrinks.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(supervisor.Replicas(1).size(), 3u);
+}
+
 }  // namespace
 }  // namespace tauon::runtime

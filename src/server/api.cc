@@ -9,6 +9,7 @@
 #include "api/models.h"
 #include "api/resources.h"
 #include "artifacts/artifact_store.h"
+#include "history/flaky.h"
 #include "history/test_history.h"
 #include "runs/log_follower.h"
 #include "scm/webhook.h"
@@ -133,6 +134,7 @@ void Api::Register(http::Server& server) {
   server.Route("GET", "/api/v1/repos", Authenticated(&Api::Repos));
   server.Route("POST", "/api/v1/repos", Authenticated(&Api::AddRepo));
   server.Route("DELETE", "/api/v1/repos/{name}", Authenticated(&Api::RemoveRepo));
+  server.Route("GET", "/api/v1/repos/{name}/flaky-tests", Authenticated(&Api::FlakyTests));
   server.Route("GET", "/api/v1/runs", Authenticated(&Api::Runs));
   server.Route("POST", "/api/v1/runs", Authenticated(&Api::Trigger));
   server.Route("GET", "/api/v1/runs/{id}", Authenticated(&Api::Run));
@@ -306,7 +308,7 @@ Response Api::Tests(const Request& request) {
   if (!run || !*run) return Response::Error(404, fmt::format("no run {}", *id));
   Result<std::vector<store::JobRecord>> jobs = (*store)->GetJobs(*id);
   Result<std::vector<store::TestRecord>> tests = (*store)->GetRunTestResults(*id);
-  Result<std::map<int64_t, std::map<std::string, std::string>>> known_flaky =
+  Result<std::map<int64_t, std::map<std::string, history::FlakyEvidence>>> known_flaky =
       history::KnownFlakyFailures((*store)->database(), *id);
   if (!jobs || !tests || !known_flaky) return Response::Error(500, "cannot read the test results");
   std::map<std::string, const store::JobRecord*> latest;  // Rows come in attempt order.
@@ -317,10 +319,12 @@ Response Api::Tests(const Request& request) {
   for (const store::TestRecord& test : *tests) {
     auto job = job_names.find(test.job_id);
     if (job == job_names.end()) continue;  // An earlier attempt.
-    json known = nullptr;  // Why a failure is a known-flaky one.
+    json known = nullptr;     // Why a failure is a known-flaky one.
+    json evidence = nullptr;  // And what shows it.
     if (auto j = known_flaky->find(test.job_id); j != known_flaky->end()) {
       if (auto t = j->second.find(history::TestId(test.classname, test.name)); t != j->second.end()) {
-        known = t->second;
+        known = t->second.reason;
+        evidence = api::FlakyEvidenceJson(t->second);
       }
     }
     list.push_back({{"job", job->second},
@@ -330,6 +334,7 @@ Response Api::Tests(const Request& request) {
                     {"status", test.status},
                     {"flaky", test.flaky},
                     {"known_flaky", known},
+                    {"flaky_evidence", evidence},
                     {"duration_ms", test.duration_ms},
                     {"message", test.message},
                     {"details", test.details}});

@@ -60,6 +60,15 @@ notify::RunNotice NoticeOf(const nlohmann::json& run, const std::string& public_
       std::string message = test["message"].get<std::string>();
       notice.failed_tests.push_back(message.empty() ? name : name + ": " + message);
     }
+    for (const auto& test : job["flaky_failed_tests"]) {
+      if (notice.flaky_failed_tests.size() >= 100) break;
+      std::string name = test["classname"].get<std::string>().empty()
+                             ? test["name"].get<std::string>()
+                             : test["classname"].get<std::string>() + "::" +
+                                   test["name"].get<std::string>();
+      notice.flaky_failed_tests.push_back(
+          fmt::format("{} (known flaky: {})", name, test["flaky_reason"].get<std::string>()));
+    }
   }
   // The run's page in the dashboard.
   if (!public_url.empty()) notice.url = fmt::format("{}/runs/{}", public_url, notice.run_id);

@@ -1,10 +1,13 @@
 // The read-only API routes the dashboard needs beyond the CLI's: the latest
-// run of every branch, run durations with test counts for charts, and the
-// recent verdicts of a run's tests. Reference: docs/api.md, "Dashboard queries".
+// run of every branch, run durations with test counts for charts, the recent
+// verdicts of a run's tests, and a repository's flaky tests. Reference:
+// docs/api.md, "Dashboard queries".
+#include <algorithm>
 #include <map>
 #include <tuple>
 
 #include "api/resources.h"
+#include "history/flaky.h"
 #include "server/api.h"
 
 namespace tauon::server {
@@ -125,8 +128,10 @@ Response Api::TestHistory(const Request& request) {
     if (it == history.end()) continue;
     // A test reported twice in one job attempt keeps its first verdict.
     if (!it->second.empty() && it->second.back()["run_id"] == verdict.run_id) continue;
-    it->second.push_back(
-        {{"run_id", verdict.run_id}, {"status", verdict.status}, {"flaky", verdict.flaky}});
+    it->second.push_back({{"run_id", verdict.run_id},
+                          {"status", verdict.status},
+                          {"flaky", verdict.flaky},
+                          {"known_flaky", verdict.known_flaky}});
   }
   json tests = json::array();
   for (const Key& key : order) {
@@ -136,6 +141,26 @@ Response Api::TestHistory(const Request& request) {
                      {"history", history[key]}});
   }
   return Response::Json(200, {{"runs", run_ids}, {"tests", tests}});
+}
+
+Response Api::FlakyTests(const Request& request) {
+  const std::string& repo = request.params.at("name");
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  // A watched repository, or one that only `tauon run` recorded runs of.
+  store::RunFilter filter;
+  filter.repo = repo;
+  filter.limit = 1;
+  Result<std::vector<store::RunRecord>> runs = (*store)->ListRuns(filter);
+  Result<std::vector<store::RepoRecord>> repos = (*store)->ListRepos();
+  if (!runs || !repos) return Response::Error(500, "cannot read the repositories");
+  bool known = !runs->empty() || std::any_of(repos->begin(), repos->end(),
+                                             [&](const auto& r) { return r.name == repo; });
+  if (!known) return Response::Error(404, fmt::format("no repository named '{}'", repo));
+  Result<std::vector<history::FlakyTest>> flaky =
+      history::FlakyTestsOfRepo((*store)->database(), repo);
+  if (!flaky) return Response::Error(500, flaky.error().message);
+  return Response::Json(200, api::FlakyTestsJson(repo, *flaky));
 }
 
 }  // namespace tauon::server

@@ -20,6 +20,9 @@ constexpr std::string_view kProbeKeys[] = {"http", "period", "timeout", "failure
 constexpr std::string_view kEnvironmentKeys[] = {"port", "replicas", "after", "approval",
                                                  "strategy"};
 constexpr std::string_view kStrategies[] = {"rolling", "blue_green", "canary"};
+constexpr std::string_view kRollingKeys[] = {"max_surge", "max_unavailable", "progress_deadline"};
+constexpr std::string_view kBlueGreenKeys[] = {"preview_port", "auto_promote", "scale_down_delay",
+                                               "pre_promotion", "progress_deadline"};
 constexpr std::string_view kCanaryKeys[] = {"steps", "analysis", "progress_deadline"};
 constexpr std::string_view kCanaryStepKeys[] = {"weight", "pause"};
 constexpr std::string_view kAnalysisKeys[] = {"interval", "failure_limit", "min_requests",
@@ -39,24 +42,6 @@ bool IsMetricName(std::string_view s) {
 }
 
 constexpr int kMaxReplicas = 64;
-
-// Strategy settings are kept as written (scalars as text) for the deploy
-// controller, which checks them.
-nlohmann::json ToJson(const YAML::Node& node) {
-  nlohmann::json out;
-  if (node.IsMap()) {
-    out = nlohmann::json::object();
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      out[it->first.Scalar()] = ToJson(it->second);
-    }
-  } else if (node.IsSequence()) {
-    out = nlohmann::json::array();
-    for (const YAML::Node& item : node) out.push_back(ToJson(item));
-  } else if (node.IsScalar()) {
-    out = node.Scalar();
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -115,13 +100,20 @@ std::optional<DeploySpec> PipelineParser::ParseDeploy(const YAML::Node& node) {
       at = deploy.FindEnvironment(at->after);
     }
   }
+  // Every router port (an environment's, a blue-green preview's) once.
   std::map<int, std::string> ports;
-  for (const EnvironmentSpec& environment : deploy.environments) {
-    if (environment.port == 0) continue;
-    auto [other, inserted] = ports.emplace(environment.port, environment.name);
+  auto claim = [&](const EnvironmentSpec& environment, int port, std::string what) {
+    if (port == 0) return;
+    auto [other, inserted] = ports.emplace(port, what);
     if (!inserted) {
-      Error(environment.location, "environments '{}' and '{}' both use port {}", other->second,
-            environment.name, environment.port);
+      Error(environment.location, "{} and {} both use port {}", other->second, what, port);
+    }
+  };
+  for (const EnvironmentSpec& environment : deploy.environments) {
+    claim(environment, environment.port, fmt::format("environment '{}'", environment.name));
+    if (environment.blue_green) {
+      claim(environment, environment.blue_green->preview_port,
+            fmt::format("the preview of environment '{}'", environment.name));
     }
   }
   return deploy;
@@ -213,8 +205,13 @@ EnvironmentSpec PipelineParser::ParseEnvironment(const std::string& name, const 
                    ForEachEntry(value, "'strategy'", kStrategies,
                                 [&](const std::string& kind, const YAML::Node&,
                                     const YAML::Node& settings) {
-                                  environment.strategy[kind] = ToJson(settings);
-                                  if (kind == "canary") environment.canary = ParseCanary(settings);
+                                  if (kind == "canary") {
+                                    environment.canary = ParseCanary(settings);
+                                  } else if (kind == "rolling") {
+                                    environment.rolling = ParseRolling(settings);
+                                  } else {
+                                    environment.blue_green = ParseBlueGreen(settings);
+                                  }
                                 });
                    if (value.IsMap() && value.size() != 1) {
                      Error(value, "'strategy' takes one of rolling, blue_green or canary");
@@ -268,8 +265,73 @@ CanaryStrategy PipelineParser::ParseCanary(const YAML::Node& node) {
   return canary;
 }
 
-AnalysisSpec PipelineParser::ParseAnalysis(const YAML::Node& node) {
-  AnalysisSpec analysis;
+std::optional<ReplicaCount> PipelineParser::ParseReplicaCount(const YAML::Node& node,
+                                                              std::string_view what) {
+  if (node.IsScalar() && node.Scalar().ends_with('%')) {
+    const std::string digits = node.Scalar().substr(0, node.Scalar().size() - 1);
+    if (!digits.empty() && digits.size() <= 3 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return isdigit(c) != 0; }) &&
+        std::stoi(digits) <= 100) {
+      return ReplicaCount{std::stoi(digits), true};
+    }
+    Error(node, "{} must be a count or a percentage from 0% to 100%, got '{}'", what,
+          node.Scalar());
+    return std::nullopt;
+  }
+  if (auto n = Int(node, what, 0, kMaxReplicas)) return ReplicaCount{*n, false};
+  return std::nullopt;
+}
+
+RollingStrategy PipelineParser::ParseRolling(const YAML::Node& node) {
+  RollingStrategy rolling;
+  // `rolling:` with nothing after it takes every default.
+  if (node.IsNull()) return rolling;
+  ForEachEntry(node, "'rolling'", kRollingKeys, [&](const std::string& key, const YAML::Node&,
+                                                    const YAML::Node& value) {
+    if (key == "max_surge") {
+      if (auto n = ParseReplicaCount(value, "max_surge")) rolling.max_surge = *n;
+    } else if (key == "max_unavailable") {
+      if (auto n = ParseReplicaCount(value, "max_unavailable")) rolling.max_unavailable = *n;
+    } else if (key == "progress_deadline") {
+      if (auto d = DurationValue(value, "progress_deadline")) rolling.progress_deadline = *d;
+    }
+  });
+  if (rolling.max_surge.value == 0 && rolling.max_unavailable.value == 0) {
+    Error(node, "'rolling' needs max_surge or max_unavailable above 0: with both at 0 no "
+                "replica can be replaced");
+  }
+  return rolling;
+}
+
+BlueGreenStrategy PipelineParser::ParseBlueGreen(const YAML::Node& node) {
+  BlueGreenStrategy blue_green;
+  if (node.IsNull()) return blue_green;
+  ForEachEntry(node, "'blue_green'", kBlueGreenKeys, [&](const std::string& key, const YAML::Node&,
+                                                         const YAML::Node& value) {
+    if (key == "preview_port") {
+      if (auto n = Int(value, "preview_port", 1, 65535)) blue_green.preview_port = *n;
+    } else if (key == "auto_promote") {
+      if (auto b = Bool(value, "auto_promote")) blue_green.auto_promote = *b;
+    } else if (key == "scale_down_delay") {
+      // 0 is allowed here: no rollback window, the old release stops at once.
+      if (value.IsScalar() && value.Scalar() == "0") {
+        blue_green.scale_down_delay = Duration(0);
+      } else if (auto d = DurationValue(value, "scale_down_delay")) {
+        blue_green.scale_down_delay = *d;
+      }
+    } else if (key == "pre_promotion") {
+      // The preview has no users' traffic: by default an interval needs none.
+      AnalysisSpec defaults;
+      defaults.min_requests = 0;
+      blue_green.pre_promotion = ParseAnalysis(value, defaults);
+    } else if (key == "progress_deadline") {
+      if (auto d = DurationValue(value, "progress_deadline")) blue_green.progress_deadline = *d;
+    }
+  });
+  return blue_green;
+}
+
+AnalysisSpec PipelineParser::ParseAnalysis(const YAML::Node& node, AnalysisSpec analysis) {
   // Checks are checked once the providers, which may come after them, are known.
   std::vector<std::pair<YAML::Node, Condition>> checks;
   std::vector<YAML::Node> provider_checks;  // Parallel to analysis.providers.

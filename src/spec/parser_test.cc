@@ -200,18 +200,18 @@ TEST(ParserTest, DesignExampleModelAndDeploy) {
   EXPECT_EQ(staging.replicas, 2);
   EXPECT_EQ(staging.port, 0);
   EXPECT_EQ(staging.approval, Approval::kAuto);
-  // Strategy settings are kept as written for the deploy controller; scalars stay text.
-  EXPECT_EQ(staging.strategy["rolling"]["max_surge"], "1");
+  ASSERT_TRUE(staging.rolling);
+  EXPECT_EQ(staging.StrategyName(), "rolling");
+  EXPECT_EQ(staging.rolling->max_surge.Of(2, true), 1);
+  EXPECT_EQ(staging.rolling->max_unavailable.Of(2, false), 0);
   const EnvironmentSpec& production = p.deploy->environments[1];
   EXPECT_EQ(production.after, "staging");
   EXPECT_EQ(production.approval, Approval::kManual);
   EXPECT_EQ(production.replicas, 4);
-  const nlohmann::json& canary = production.strategy["canary"];
-  ASSERT_TRUE(canary["steps"].is_array());
-  ASSERT_EQ(canary["steps"].size(), 2u);
-  EXPECT_EQ(canary["steps"][1]["pause"], "1m");
-  EXPECT_EQ(canary["analysis"]["checks"][1],
-            "canary.latency_p99_ms <= stable.latency_p99_ms * 1.2");
+  ASSERT_TRUE(production.canary);
+  EXPECT_FALSE(production.rolling);
+  ASSERT_EQ(production.canary->steps.size(), 2u);
+  EXPECT_EQ(production.canary->steps[1].pause, Duration(60'000));
   EXPECT_EQ(p.deploy->FindEnvironment("production"), &production);
   EXPECT_EQ(p.deploy->FindEnvironment("nowhere"), nullptr);
 }
@@ -1212,7 +1212,7 @@ TEST(ParserTest, DeployErrors) {
             "8:28: unknown key 'aprroval' in environment 'staging' (did you mean 'approval'?)\n"
             "9:5: environment 'prod' comes after 'stagin', which is not defined (did you mean "
             "'staging'?)\n"
-            "9:5: environments 'staging' and 'prod' both use port 8080\n"
+            "9:5: environment 'staging' and environment 'prod' both use port 8080\n"
             "9:50: approval must be 'auto' or 'manual', got 'sometimes'\n"
             "10:21: 'strategy' takes one of rolling, blue_green or canary\n"
             "10:31: 'canary' needs 'steps'\n");
@@ -1269,6 +1269,80 @@ TEST(ParserTest, CanaryStrategy) {
             "(e.g. 30s, 15m)\n"
             "9:33: unknown name 'eror_rate' in check (did you mean 'error_rate'?)\n"
             "9:54: invalid expression: unexpected end of expression, expected a value\n");
+}
+
+TEST(ParserTest, RollingStrategy) {
+  const std::string head =
+      "jobs: { a: { steps: [ { run: x } ] } }\n"
+      "deploy:\n"
+      "  serve: { command: ./serve }\n"
+      "  environments:\n"
+      "    staging:\n"
+      "      strategy:\n";
+  Pipeline p = ParseValid(head + "        rolling:\n");
+  ASSERT_TRUE(p.deploy && p.deploy->environments[0].rolling);
+  RollingStrategy rolling = *p.deploy->environments[0].rolling;
+  // The defaults, 25% each: surge rounds up, unavailable down.
+  EXPECT_EQ(rolling.max_surge.Of(3, true), 1);
+  EXPECT_EQ(rolling.max_unavailable.Of(3, false), 0);
+  EXPECT_EQ(rolling.max_unavailable.Of(8, false), 2);
+  EXPECT_EQ(rolling.progress_deadline, Duration(300'000));
+
+  p = ParseValid(
+      head + "        rolling: { max_surge: 0, max_unavailable: 50%, progress_deadline: 1m }\n");
+  rolling = *p.deploy->environments[0].rolling;
+  EXPECT_EQ(rolling.max_surge.Of(4, true), 0);
+  EXPECT_EQ(rolling.max_unavailable.Of(4, false), 2);
+  EXPECT_EQ(rolling.progress_deadline, Duration(60'000));
+
+  EXPECT_EQ(Errors(head + "        rolling: { max_surge: 0, max_unavailable: 0 }\n"),
+            "7:18: 'rolling' needs max_surge or max_unavailable above 0: with both at 0 no "
+            "replica can be replaced\n");
+  EXPECT_EQ(Errors(head + "        rolling: { max_surge: 120%, max_unavailable: -1, surge: 1 }\n"),
+            "7:31: max_surge must be a count or a percentage from 0% to 100%, got '120%'\n"
+            "7:54: max_unavailable must be a whole number from 0 to 64, got '-1'\n"
+            "7:58: unknown key 'surge' in 'rolling' (expected one of: max_surge, max_unavailable, "
+            "progress_deadline)\n");
+}
+
+TEST(ParserTest, BlueGreenStrategy) {
+  const std::string head =
+      "jobs: { a: { steps: [ { run: x } ] } }\n"
+      "deploy:\n"
+      "  serve: { command: ./serve }\n"
+      "  environments:\n"
+      "    production:\n"
+      "      port: 8080\n"
+      "      strategy:\n";
+  Pipeline p = ParseValid(head + "        blue_green:\n");
+  ASSERT_TRUE(p.deploy && p.deploy->environments[0].blue_green);
+  BlueGreenStrategy blue_green = *p.deploy->environments[0].blue_green;
+  EXPECT_EQ(blue_green.preview_port, 0);
+  EXPECT_TRUE(blue_green.auto_promote);
+  EXPECT_EQ(blue_green.scale_down_delay, Duration(30'000));
+  EXPECT_FALSE(blue_green.pre_promotion);
+
+  p = ParseValid(head +
+                 "        blue_green:\n"
+                 "          preview_port: 8081\n"
+                 "          auto_promote: false\n"
+                 "          scale_down_delay: 0\n"
+                 "          pre_promotion: { interval: 1s, checks: [ error_rate == 0 ] }\n");
+  blue_green = *p.deploy->environments[0].blue_green;
+  EXPECT_EQ(blue_green.preview_port, 8081);
+  EXPECT_FALSE(blue_green.auto_promote);
+  EXPECT_EQ(blue_green.scale_down_delay, Duration(0));
+  ASSERT_TRUE(blue_green.pre_promotion);
+  EXPECT_EQ(blue_green.pre_promotion->interval, Duration(1000));
+  EXPECT_EQ(blue_green.pre_promotion->min_requests, 0);  // The preview has no users.
+  EXPECT_EQ(blue_green.pre_promotion->checks.size(), 1u);
+
+  EXPECT_EQ(Errors(head + "        blue_green: { preview_port: 8080, auto_promote: yes, "
+                          "pre_promotion: { checks: [ eror_rate > 1 ] } }\n"),
+            "5:5: environment 'production' and the preview of environment 'production' both "
+            "use port 8080\n"
+            "8:57: auto_promote must be true or false, got 'yes'\n"
+            "8:89: unknown name 'eror_rate' in check (did you mean 'error_rate'?)\n");
 }
 
 TEST(ParserTest, AnalysisProviders) {

@@ -151,6 +151,41 @@ struct CanaryStrategy {
   Duration progress_deadline{300'000};
 };
 
+// A number of replicas, written as a count (`1`) or a percentage of the
+// environment's replicas (`25%`).
+struct ReplicaCount {
+  int value = 0;
+  bool percent = false;
+  // The count for an environment of `replicas`; a percentage rounds up or down.
+  int Of(int replicas, bool round_up) const {
+    if (!percent) return value;
+    return round_up ? (replicas * value + 99) / 100 : replicas * value / 100;
+  }
+};
+
+// strategy.rolling: the new release's replicas replace the old one's a few
+// at a time, each old replica leaving once a new one is ready.
+struct RollingStrategy {
+  // Replicas above the environment's count while the rollout runs (rounded up).
+  ReplicaCount max_surge{25, true};
+  // Replicas below it, counting only ready ones (rounded down).
+  ReplicaCount max_unavailable{25, true};
+  // The whole rollout must be done this soon after the deploy.
+  Duration progress_deadline{300'000};
+};
+
+// strategy.blue_green: the new release starts at full size behind a preview
+// port; the environment's traffic switches to it in one step.
+struct BlueGreenStrategy {
+  int preview_port = 0;               // 0 = assigned by the server.
+  bool auto_promote = true;           // Switch once ready (and pre_promotion passed).
+  Duration scale_down_delay{30'000};  // The old release waits this long for a rollback.
+  // Run against the preview before the switch: the first passing interval
+  // lets it switch; failure_limit failed ones roll it back.
+  std::optional<AnalysisSpec> pre_promotion;
+  Duration progress_deadline{300'000};  // Ready, and pre_promotion passed, by then.
+};
+
 // deploy.environments.NAME
 struct EnvironmentSpec {
   std::string name;
@@ -158,11 +193,13 @@ struct EnvironmentSpec {
   int replicas = 0;  // 0 = serve.replicas.
   std::string after;  // The environment a release must reach first ("" = none).
   Approval approval = Approval::kAuto;
-  // `strategy` as written ({"rolling": {...}}, {"blue_green": ...} or
-  // {"canary": ...}); its kind is checked here, its settings by the deploy
-  // controller. Absent: a plain replacement.
-  nlohmann::json strategy;
-  std::optional<CanaryStrategy> canary;  // Set for strategy.canary.
+  // At most one strategy is set; none is a plain replacement.
+  std::optional<RollingStrategy> rolling;
+  std::optional<BlueGreenStrategy> blue_green;
+  std::optional<CanaryStrategy> canary;
+  std::string_view StrategyName() const {
+    return rolling ? "rolling" : blue_green ? "blue_green" : canary ? "canary" : "replace";
+  }
   Location location;
 };
 

@@ -109,7 +109,11 @@ class PipelineParser {
   EnvironmentSpec ParseEnvironment(const std::string& name, const YAML::Node& key,
                                    const YAML::Node& node);
   CanaryStrategy ParseCanary(const YAML::Node& node);
-  AnalysisSpec ParseAnalysis(const YAML::Node& node);
+  RollingStrategy ParseRolling(const YAML::Node& node);
+  BlueGreenStrategy ParseBlueGreen(const YAML::Node& node);
+  std::optional<ReplicaCount> ParseReplicaCount(const YAML::Node& node, std::string_view what);
+  // `analysis` holds the defaults of the settings the node leaves out.
+  AnalysisSpec ParseAnalysis(const YAML::Node& node, AnalysisSpec analysis = {});
   // One item of analysis.providers; `check_node` gets its `check`, to locate errors later.
   std::optional<AnalysisProvider> ParseProvider(const YAML::Node& node, YAML::Node* check_node);
   void CheckNeeds(const Pipeline& pipeline);

@@ -140,7 +140,9 @@ Result<std::vector<ReleaseRecord>> Store::ListReleasesOfModel(const std::string&
 
 Result<std::vector<ReleaseRecord>> Store::ActiveReleases() {
   Result<Statement> query = db_->Prepare(fmt::format(
-      "SELECT {} FROM releases WHERE phase IN ('starting', 'canary', 'live') ORDER BY id", kReleaseColumns));
+      "SELECT {} FROM releases WHERE phase IN "
+      "('starting', 'canary', 'rolling', 'preview', 'live') ORDER BY id",
+      kReleaseColumns));
   if (!query) return std::unexpected(query.error());
   return Collect<ReleaseRecord>(*query, ReadRelease);
 }
@@ -152,7 +154,7 @@ Status Store::SetReleasePhase(int64_t id, const std::string& phase, const std::s
       "UPDATE releases SET phase = ?1, reason = ?2, "
       "live_at = CASE WHEN ?1 = 'live' AND live_at IS NULL THEN ?3 ELSE live_at END, "
       "finished_at = CASE WHEN ?1 IN ('failed', 'superseded', 'stopped') THEN ?3 "
-      "ELSE finished_at END WHERE id = ?4");
+      "WHEN ?1 = 'live' THEN NULL ELSE finished_at END WHERE id = ?4");
   if (!update) return std::unexpected(update.error());
   return update->Bind(1, phase).Bind(2, reason).Bind(3, FormatTime(at)).Bind(4, id).Run();
 }

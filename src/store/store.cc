@@ -233,6 +233,11 @@ CREATE TABLE pending_promotions (
   model TEXT NOT NULL
 );
 )sql",
+    // 9: the evidence of a known-flaky failure (src/history/flaky.h), JSON
+    // {"runs": [...], "commits": [...]}; '' for a real failure.
+    R"sql(
+ALTER TABLE test_results ADD COLUMN known_flaky_evidence TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 std::vector<std::string> JsonStrings(const std::string& text) {
@@ -766,7 +771,8 @@ Result<std::vector<Store::TestVerdict>> Store::RecentTestVerdicts(const std::str
                                                                   int64_t up_to_run_id, int runs) {
   Result<Statement> query = db_->Prepare(fmt::format(
       "WITH recent AS (SELECT id FROM runs WHERE repo = ? AND id <= ? ORDER BY id DESC LIMIT ?) "
-      "SELECT j.run_id, j.name, t.classname, t.name, t.status, t.flaky FROM test_results t "
+      "SELECT j.run_id, j.name, t.classname, t.name, t.status, t.flaky, t.known_flaky != '' "
+      "FROM test_results t "
       "JOIN jobs j ON t.job_id = j.id JOIN recent r ON j.run_id = r.id WHERE {} "
       "ORDER BY j.run_id DESC, t.id",
       kLastAttempt));
@@ -774,7 +780,7 @@ Result<std::vector<Store::TestVerdict>> Store::RecentTestVerdicts(const std::str
   query->Bind(1, repo).Bind(2, up_to_run_id).Bind(3, runs);
   return Collect<TestVerdict>(*query, [](const Statement& row) {
     return TestVerdict{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Text(4),
-                       row.Int(5) != 0};
+                       row.Int(5) != 0, row.Int(6) != 0};
   });
 }
 
@@ -812,9 +818,11 @@ Result<int64_t> Store::ReuseJob(int64_t job_id, int64_t run_id) {
          {"INSERT INTO steps (job_id, position, name, status, exit_code, error, started_at, "
           "finished_at, duration_ms, log_path) SELECT ?1, position, name, status, exit_code, "
           "error, started_at, finished_at, duration_ms, log_path FROM steps WHERE job_id = ?2",
+          // Known-flaky marks too: the reused job's failures stay told apart.
           "INSERT INTO test_results (job_id, suite, classname, name, status, flaky, duration_ms, "
-          "message, details) SELECT ?1, suite, classname, name, status, flaky, duration_ms, "
-          "message, details FROM test_results WHERE job_id = ?2",
+          "message, details, known_flaky, known_flaky_evidence) SELECT ?1, suite, classname, "
+          "name, status, flaky, duration_ms, message, details, known_flaky, known_flaky_evidence "
+          "FROM test_results WHERE job_id = ?2 ORDER BY id",
           "INSERT INTO artifacts (job_id, path, size, digest, mode) SELECT ?1, path, size, "
           "digest, mode FROM artifacts WHERE job_id = ?2",
           "INSERT INTO job_metrics (job_id, name, value) SELECT ?1, name, value FROM job_metrics "

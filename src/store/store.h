@@ -57,8 +57,8 @@ class Store {
   Status SetHeads(const std::string& repo, const std::map<std::string, std::string>& heads);
 
   // Copies job `job_id` (a success of an earlier run) into run `run_id`, with
-  // its steps, test results, artifacts, metrics and gate results, marked as
-  // reused. Returns the new id.
+  // its steps, test results (known-flaky marks included), artifacts, metrics
+  // and gate results, marked as reused. Returns the new id.
   Result<int64_t> ReuseJob(int64_t job_id, int64_t run_id);
 
   // For /metrics: runs per status, and a histogram of finished job attempts'
@@ -87,7 +87,8 @@ class Store {
   struct TestVerdict {
     int64_t run_id = 0;
     std::string job, classname, name, status;
-    bool flaky = false;
+    bool flaky = false;        // The report said it passed after failing.
+    bool known_flaky = false;  // A failure of a test known to be flaky then.
   };
   Result<std::vector<TestVerdict>> RecentTestVerdicts(const std::string& repo,
                                                       int64_t up_to_run_id, int runs);

@@ -168,7 +168,7 @@ expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "c
 
 section "promote and abort"
 expect_exit 1 tauon_remote promote production
-expect_contains "$ERR" "environment 'production' has no canary in progress (HTTP 409)"
+expect_contains "$ERR" "environment 'production' has nothing to promote: no canary, blue-green preview or version waiting for approval (HTTP 409)"
 expect_exit 0 tauon_remote deploy production --model clf@5 --no-wait
 environment_is() {  # environment_is EXPR VALUE: the environment's EXPR prints VALUE
   api_json /api/v1/environments/production

@@ -23,7 +23,7 @@ mkdir -p "$DEMO"
 
 section "scripts/demo.sh runs to the end"
 START=$(now_ms)
-expect_exit 0 env TAUON_DEMO_DIR="$DEMO" timeout -k 5 180 sh "$ROOT/scripts/demo.sh"
+expect_exit 0 env TAUON_DEMO_DIR="$DEMO" timeout -k 5 480 sh "$ROOT/scripts/demo.sh"
 LOG=$OUT
 cat "$ERR" >>"$LOG"
 echo "demo.sh took $((($(now_ms) - START) / 1000))s"
@@ -38,11 +38,22 @@ expect_match "$LOG" '^run 2 failed in ' "the second run failed"
 expect_match "$LOG" '^METRIC +digits-classifier@1 +run 2 +DELTA$' "diff header"
 expect_match "$LOG" '^evaluate \(split=validation\) / accuracy +0\.9[0-9]* +0\.[0-9]+ +-0\.[0-9]+$' "diff row: accuracy"
 expect_match "$LOG" '^evaluate \(split=holdout\) / accuracy +0\.9[0-9]* +0\.[0-9]+ +-0\.[0-9]+$' "diff row: holdout accuracy"
-# Deployed to staging, and answering through its router.
+# Version 1 to staging, then to production on `tauon promote`, answering through its router.
 expect_contains "$LOG" "release 1 is live in staging: digits-classifier@1 serves 100% of http://127.0.0.1:" "the deploy"
+expect_contains "$LOG" "release 2 of digits-classifier@1 started in production" "the promotion"
+expect_contains "$LOG" "release 2 is live in production: digits-classifier@1 serves 100% of http://127.0.0.1:" "production"
 expect_match "$LOG" '^image 0: label 0, predicted 0$' "a prediction through the router"
-expect_match "$LOG" '^r2 +1 +digits-classifier@1 +ready ' "status: replica r2 ready"
-expect_match "$LOG" '^stable +digits-classifier@1 +100 +[0-9.]+ +3 +3 +0 +0 ' "status: the router's counts"
+# Version 2: rolling to staging, canary to production, under traffic.
+expect_contains "$LOG" "  rolling: digits-classifier@2: 1 of 2 new replicas ready; r1 of release 1 leaving (1 left)" "the rolling update"
+expect_contains "$LOG" "release 3 is live in staging: digits-classifier@2" "version 2 in staging"
+expect_contains "$LOG" "  canary step 2 of 2: 50% of traffic, analysis interval " "the canary's last step"
+expect_contains "$LOG" "release 4 is live in production: digits-classifier@2" "version 2 in production"
+# Version 3 (30% of its predictions fail) passes staging, and production's canary rolls it back.
+expect_contains "$LOG" "release 5 is live in staging: digits-classifier@3" "version 3 in staging"
+expect_match "$LOG" '^tauon: error: release 6 failed: analysis failed 2 intervals in a row: error_rate < 0.01 \(error_rate=0\.[0-9]+\)$' "the automatic rollback"
+expect_match "$LOG" '^production answered: [0-9]+ x 200, [0-9]+ x 500$' "users saw only the canary's share of errors"
+expect_match "$LOG" '^release +4 digits-classifier@2 +live +strategy canary$' "status: version 2 still serves"
+expect_match "$LOG" '^weights +digits-classifier@2 100%$' "status: all the traffic on version 2"
 expect_true "the demo's server and replicas stopped" no_process "serve.py --model $DEMO/.tauon/releases"
 
 section "what the demo left in its data dir"
@@ -50,8 +61,9 @@ export TAUON_DATA_DIR="$DEMO/.tauon"
 REPO="$DEMO/digits"
 expect_exit 0 timeout 60 "$TAUON" models --json
 expect_json "$OUT" '[(v["name"], v["version"], v["run_id"], v["branch"], v["aliases"]) for v in d]' \
-  '[["digits-classifier", 1, 1, "main", ["production", "staging"]]]'
-expect_json "$OUT" "d[0]['commit'] == '$(git -C "$REPO" rev-parse HEAD~1)'" true
+  '[["digits-classifier", 1, 1, "main", []], ["digits-classifier", 2, 3, "main", ["production"]], ["digits-classifier", 3, 4, "main", ["staging"]]]'
+expect_json "$OUT" "d[0]['commit'] == '$(git -C "$REPO" rev-parse HEAD~3)'" true
+expect_json "$OUT" "d[1]['commit'] == '$(git -C "$REPO" rev-parse HEAD~1)'" true
 expect_json "$OUT" 'sorted(f["path"] for f in d[0]["files"])' '["metadata.json", "weights.npz"]'
 expect_json "$OUT" 'sorted(d[0]["metrics"])' '["evaluate (split=holdout)", "evaluate (split=validation)"]'
 expect_json "$OUT" 'all(m["accuracy"] >= 0.95 for m in d[0]["metrics"].values())' true
@@ -63,7 +75,7 @@ expect_json "$OUT" 'job("test")["tests"]["failed"], job("test")["tests"]["passed
 expect_json "$OUT" '[g["verdict"] for g in job("evaluate (split=validation)")["gates"]]' '["pass", "skipped", "pass"]'
 expect_exit 0 timeout 60 "$TAUON" show 2 --json
 RUN2=$OUT
-expect_json "$RUN2" 'd["status"], d["commit"]' "[\"failed\", \"$(git -C "$REPO" rev-parse HEAD)\"]"
+expect_json "$RUN2" 'd["status"], d["commit"]' "[\"failed\", \"$(git -C "$REPO" rev-parse HEAD~2)\"]"
 expect_json "$RUN2" '[(j["name"], j["status"]) for j in d["jobs"]]' \
   '[["lint", "success"], ["test", "success"], ["train", "success"], ["evaluate (split=validation)", "failed"], ["evaluate (split=holdout)", "failed"]]'
 for split in validation holdout; do

@@ -29,6 +29,7 @@ jobs:
     reports: { junit: junit.xml, quarantine: true }
 YML
 commit_all "tests"
+SHA1=$(git -C "$REPO" rev-parse HEAD)
 state=(--env "FLAKE_STATE=$E2E_TMP/flake-count")
 
 section "run 1: fails, then passes on the retry of the same commit"
@@ -42,21 +43,33 @@ expect_json "$OUT" "[t['flaky'] for t in d['jobs'][0]['tests'] if t['flaky']][0]
 expect_json "$OUT" "len([t['flaky'] for t in d['jobs'][0]['tests'] if t['flaky']][0]['commits'][0])" 12
 expect_exit 0 tauon tests rank flakes
 expect_contains "$OUT" "flaky: passed and failed on the same commit"
+# tauon tests flaky: the repository's flaky tests, with the evidence.
+expect_exit 0 tauon tests flaky flakes
+expect_contains "$OUT" "flakes: 1 flaky test"
+expect_contains "$OUT" "  test  tests.test_flakes::test_flappy  failed 1 of 2; last passed in run 1"
+expect_contains "$OUT" "    passed and failed on the same commit: run 1 (commit ${SHA1:0:12})"
+expect_exit 0 tauon tests flaky "$REPO" --json
+expect_json "$OUT" "d['repo'], [(t['id'], t['flaky'], t['executions'], t['failures']) for t in d['tests']]" \
+  "[\"flakes\", [[\"tests.test_flakes::test_flappy\", {\"commits\": [\"${SHA1:0:12}\"], \"reason\": \"passed and failed on the same commit\", \"runs\": [1]}, 2, 1]]]"
+expect_exit 1 tauon tests flaky nope
+expect_contains "$ERR" "tauon: error: no test results recorded for repository 'nope'"
 
 section "run 2: a known-flaky failure is quarantined"
 commit_all "again"
 expect_exit 0 tauon run "$REPO" "${state[@]}"
 expect_contains "$OUT" "1 failed (1 known flaky)"
-expect_contains "$OUT" "~ tests.test_flakes::test_flappy (known flaky: passed and failed on the same commit)"
+expect_contains "$OUT" "~ tests.test_flakes::test_flappy (known flaky: passed and failed on the same commit: run 1 (commit ${SHA1:0:12}))"
 show_json 2
 expect_json "$JSON" "job('test')['attempt'], job('test')['status'], job('test')['error']" '[1, "success", ""]'
 expect_json "$JSON" "job('test')['tests']['failed'], job('test')['tests']['flaky_failed']" '[1, 1]'
 expect_json "$JSON" "job('test')['failed_tests']" '[]'
 expect_json "$JSON" "[(t['name'], t['flaky_reason']) for t in job('test')['flaky_failed_tests']]" \
   '[["test_flappy", "passed and failed on the same commit"]]'
+expect_json "$JSON" "job('test')['flaky_failed_tests'][0]['flaky_evidence']" \
+  "{\"commits\": [\"${SHA1:0:12}\"], \"reason\": \"passed and failed on the same commit\", \"runs\": [1]}"
 expect_exit 0 tauon logs 2 test
 expect_contains "$OUT" "quarantine: 1 known-flaky failure does not fail the job"
-expect_contains "$OUT" "flaky: tests.test_flakes::test_flappy (passed and failed on the same commit)"
+expect_contains "$OUT" "flaky: tests.test_flakes::test_flappy (passed and failed on the same commit: run 1 (commit ${SHA1:0:12}))"
 
 section "run 3: a real failure still fails the job, the flaky one is shown apart"
 touch "$REPO/broken"

@@ -82,7 +82,7 @@ expect_exit 0 tauon_remote promote production
 expect_contains "$OUT" "started in production"
 wait_for 30 "production to serve it" environment_is production '[d["version"], d["phase"]]' "[$STAGING_VERSION, \"live\"]"
 expect_exit 1 tauon_remote promote production
-expect_contains "$ERR" "environment 'production' has no canary in progress"
+expect_contains "$ERR" "environment 'production' has nothing to promote"
 
 section "the feature branch's version went nowhere; aliases follow the rollouts"
 wait_for 60 "the feature branch's run to register its version" eval \

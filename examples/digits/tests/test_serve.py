@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from digits.data import load_dataset
-from digits.serve import make_server
+from digits.serve import fault_rate, make_server
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +132,25 @@ def test_keep_alive_reuses_the_connection(server):
             assert response.status == 200 and response.getheader("Connection") is None
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("value, rate", [(None, 0.0), ("", 0.0), ("0", 0.0), ("0.3", 0.3), ("1", 1.0)])
+def test_fault_rate_from_the_environment(value, rate):
+    environ = {} if value is None else {"DIGITS_SERVE_FAULTS": value}
+    assert fault_rate(environ) == rate
+
+
+@pytest.mark.parametrize("value", ["lots", "1.5", "-0.1"])
+def test_a_bad_fault_rate_stops_the_server(value):
+    with pytest.raises(SystemExit, match="DIGITS_SERVE_FAULTS must be a number from 0 to 1"):
+        fault_rate({"DIGITS_SERVE_FAULTS": value})
+
+
+def test_injected_faults_answer_500(server):
+    server.fault_rate = 1.0
+    try:
+        status, body = request(server, "POST", "/predict", json.dumps({"pixels": image(0)}))
+        assert status == 500 and body == {"error": "injected fault (DIGITS_SERVE_FAULTS)"}
+        assert request(server, "GET", "/healthz")[0] == 200  # still ready: only predictions fail
+    finally:
+        server.fault_rate = 0.0

@@ -183,7 +183,7 @@ export function render(main, params) {
   async function act(what) {
     const verb = what === 'promote' ? 'Promote' : 'Abort';
     const question = what === 'promote'
-      ? `Promote the canary of ${name} to its next step?`
+      ? `Promote the release in progress in ${name} (a canary's next step, or a blue-green switch)?`
       : `Abort the release in progress in ${name}? All traffic goes back to the stable release.`;
     if (!window.confirm(question)) return;
     for (const button of actions.querySelectorAll('button')) button.disabled = true;
@@ -229,14 +229,14 @@ export function render(main, params) {
   }
 
   function draw(environment) {
-    const inProgress = ['starting', 'canary'].includes(environment.phase);
+    const inProgress = ['starting', 'canary', 'rolling', 'preview'].includes(environment.phase);
     const step = environment.step;
     fill(header,
       h('h1', {}, `${name} `, badge(environment.phase)),
       h('p', { class: 'meta' }, h('a', { href: environment.url, class: 'mono' }, environment.url),
         ' · repository ', h('strong', {}, environment.repo || '–'), ` · port ${environment.port}`));
     fill(actions,
-      environment.phase === 'canary' ? h('button', { id: 'promote', onclick: () => act('promote') }, 'Promote') : null,
+      ['canary', 'preview'].includes(environment.phase) ? h('button', { id: 'promote', onclick: () => act('promote') }, 'Promote') : null,
       inProgress ? h('button', { id: 'abort', class: 'danger', onclick: () => act('abort') }, 'Abort') : null);
     fill(summary, h('h2', {}, 'Release'),
       h('table', { class: 'table facts' }, h('tbody', {},
@@ -246,6 +246,8 @@ export function render(main, params) {
         h('tr', {}, h('th', {}, 'strategy'), h('td', { class: 'strategy' }, environment.strategy || '–',
           step ? h('span', { class: 'canary-step' }, ` · step ${step.index} of ${step.of}: ${step.weight}% of traffic`,
             step.since ? h('span', { class: 'muted', title: localTime(step.since) }, ` since ${ago(step.since)}`) : null) : null)),
+        environment.preview_url ? h('tr', {}, h('th', {}, 'preview'),
+          h('td', { class: 'preview' }, h('a', { href: environment.preview_url, class: 'mono' }, environment.preview_url))) : null,
         h('tr', {}, h('th', {}, 'ready replicas'), h('td', { class: 'ready' }, readyCount(environment))))),
       h('h3', {}, 'Weights'), weightBar(environment.weights));
     fill(replicas, h('h2', {}, 'Replicas'), (environment.replicas || []).length

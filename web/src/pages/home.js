@@ -36,7 +36,8 @@ function repoSection(repo, branches) {
     h('div', { class: 'scroll' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, ['branch', 'head', 'latest run', '', 'commit', 'when'].map((t) => h('th', {}, t)))),
       h('tbody', {}, branchRows(repo, branches)))),
-    h('p', {}, link(`/runs?repo=${encodeURIComponent(repo.name)}`, `All runs of ${repo.name} →`)));
+    h('p', {}, link(`/runs?repo=${encodeURIComponent(repo.name)}`, `All runs of ${repo.name} →`), ' · ',
+      link(`/repos/${encodeURIComponent(repo.name)}/flaky-tests`, 'Flaky tests →')));
 }
 
 export function render(main) {

@@ -1,10 +1,12 @@
 // One run: header with cancel/rerun, the job DAG, the selected job's steps
 // and live logs (Server-Sent Events through fetch), test results with
-// failures first and each test's recent history, and artifacts.
+// failures first (known-flaky ones apart, with their evidence) and each
+// test's recent history, and artifacts.
 
 import { api, streamEvents, download } from '../api.js';
 import { rendered, navigate } from '../app.js';
 import { drawDag } from '../dag.js';
+import { splitTests, testSummary, evidenceOf } from '../flaky.js';
 import { LogView } from '../logview.js';
 import { h, fill, badge, link, ago, localTime, duration, shortSha, errorBox, isTerminal } from '../util.js';
 
@@ -30,10 +32,23 @@ function historyStrip(history, runId) {
     h('a', {
       href: `/runs/${verdict.run_id}`,
       'data-route': '',
-      class: `cell status-${verdict.status}${verdict.flaky ? ' flaky' : ''}${verdict.run_id === runId ? ' current' : ''}`,
-      title: `run #${verdict.run_id}: ${verdict.status}${verdict.flaky ? ' (flaky)' : ''}`,
+      class: `cell status-${verdict.status}${verdict.flaky ? ' flaky' : ''}${verdict.known_flaky ? ' known-flaky' : ''}${verdict.run_id === runId ? ' current' : ''}`,
+      title: `run #${verdict.run_id}: ${verdict.status}${verdict.flaky ? ' (flaky)' : ''}${verdict.known_flaky ? ' (known flaky)' : ''}`,
     }));
   return h('span', { class: 'history', 'aria-label': 'recent verdicts' }, cells);
+}
+
+// Why a test is known to be flaky, with the runs and commits that show it.
+function flakyEvidence(evidence) {
+  if (!evidence) return null;
+  const runs = evidence.runs || [];
+  const commits = evidence.commits || [];
+  return h('p', { class: 'flaky-evidence small' },
+    h('span', { class: 'flaky-reason' }, evidence.reason),
+    runs.length ? [' · ', runs.length === 1 ? 'run ' : 'runs ',
+      runs.map((id, i) => [i ? ', ' : '', link(`/runs/${id}`, `#${id}`)])] : null,
+    commits.length ? [' · ', commits.length === 1 ? 'commit ' : 'commits ',
+      commits.map((sha, i) => [i ? ', ' : '', h('span', { class: 'mono', title: sha }, shortSha(sha))])] : null);
 }
 
 export function render(main, params) {
@@ -232,17 +247,16 @@ export function render(main, params) {
       fill(tests, h('h2', {}, 'Tests'), h('p', { class: 'muted' }, 'No test report.'));
       return;
     }
-    const failed = list.filter((t) => t.status === 'failed' || t.status === 'error');
-    const others = list.filter((t) => !(t.status === 'failed' || t.status === 'error'));
-    const passed = others.filter((t) => t.status === 'passed').length;
-    const skipped = others.filter((t) => t.status === 'skipped').length;
-    const flaky = list.filter((t) => t.flaky).length;
+    const { real, knownFlaky, others } = splitTests(list);
     const title = (t) => `${t.classname ? `${t.classname}::` : ''}${t.name}`;
-    const failedItems = failed.map((t) => h('div', { class: 'test failed', 'data-test': t.name },
-      h('div', { class: 'test-head' }, badge(t.status), ' ', h('span', { class: 'mono' }, title(t)),
+    const failureItem = (t, known) => h('div', { class: `test failed${known ? ' known-flaky' : ''}`, 'data-test': t.name },
+      h('div', { class: 'test-head' }, badge(t.status), ' ',
+        known ? [h('span', { class: 'badge flaky-badge' }, '~ known flaky'), ' '] : null,
+        h('span', { class: 'mono' }, title(t)),
         h('span', { class: 'muted small' }, ` ${t.job} · ${duration(t.duration_ms)}`), ' ', historyStrip(historyOf.get(key(t)), runId)),
+      known ? flakyEvidence(evidenceOf(t)) : null,
       t.message ? h('pre', { class: 'test-message' }, t.message) : null,
-      t.details ? h('details', {}, h('summary', { class: 'small' }, 'details'), h('pre', { class: 'test-details' }, t.details)) : null));
+      t.details ? h('details', {}, h('summary', { class: 'small' }, 'details'), h('pre', { class: 'test-details' }, t.details)) : null);
     const otherRows = others.map((t) => h('tr', { 'data-test': t.name },
       h('td', {}, badge(t.status), t.flaky ? h('span', { class: 'small warning' }, ' flaky') : null),
       h('td', { class: 'mono' }, title(t)), h('td', { class: 'small' }, t.job),
@@ -250,10 +264,15 @@ export function render(main, params) {
     fill(tests,
       h('h2', {}, 'Tests'),
       h('p', { class: 'test-summary' },
-        h('span', { class: failed.length ? 'error-text' : '' }, `${failed.length} failed`),
-        `, ${passed} passed, ${skipped} skipped${flaky ? `, ${flaky} flaky` : ''}`),
-      failedItems,
-      others.length ? h('details', { class: 'passed-tests', open: !failed.length && others.length <= 50 },
+        h('span', { class: real.length ? 'error-text' : '' }, testSummary(list)), ' · ',
+        link(`/repos/${encodeURIComponent(run.repo)}/flaky-tests`, `flaky tests of ${run.repo}`)),
+      real.map((t) => failureItem(t, false)),
+      knownFlaky.length ? h('section', { class: 'flaky-failures' },
+        h('h3', {}, `Known-flaky failures (${knownFlaky.length})`),
+        h('p', { class: 'muted small' }, 'Tests known to be flaky before the job ran, each with why and the runs that show it. ',
+          'With ', h('code', {}, 'reports: { quarantine: true }'), ' such failures alone do not fail the job.'),
+        knownFlaky.map((t) => failureItem(t, true))) : null,
+      others.length ? h('details', { class: 'passed-tests', open: !real.length && !knownFlaky.length && others.length <= 50 },
         h('summary', {}, `Passed and skipped (${others.length})`),
         h('table', { class: 'table small' }, h('tbody', {}, otherRows))) : null);
   }

@@ -8,7 +8,10 @@
     POST /predict  {"instances": [[64 numbers], ...]}
                    -> 200 {"predictions": [{"digit": ..., "probabilities": [...]}, ...]}
 
-Bad input gets a 400 with {"error": "..."} saying what was wrong. Requests
+Bad input gets a 400 with {"error": "..."} saying what was wrong. The
+environment variable DIGITS_SERVE_FAULTS (a fraction from 0 to 1) makes that
+share of /predict requests fail with a 500: a deliberately broken release,
+to watch a canary analysis roll it back. Requests
 are handled in parallel threads; each one is logged as one line on stderr.
 Port 0 picks a free port; the line "serving ... on http://HOST:PORT" says which.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import random
 import signal
 import sys
 import time
@@ -36,6 +41,21 @@ from digits.model import WEIGHTS_FILE, DigitsModel, file_digest, load_metadata
 
 MAX_BODY_BYTES = 1 << 20
 MAX_INSTANCES = 1000
+FAULTS_ENV = "DIGITS_SERVE_FAULTS"
+
+
+def fault_rate(environ: dict[str, str] = os.environ) -> float:
+    """The share of /predict requests to fail on purpose ($DIGITS_SERVE_FAULTS, default 0)."""
+    text = environ.get(FAULTS_ENV, "").strip()
+    if not text:
+        return 0.0
+    try:
+        rate = float(text)
+    except ValueError:
+        raise SystemExit(f"{FAULTS_ENV} must be a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise SystemExit(f"{FAULTS_ENV} must be a number from 0 to 1, got {text!r}")
+    return rate
 
 
 class BadRequest(ValueError):
@@ -89,6 +109,7 @@ class DigitsServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], model_dir: Path) -> None:
         self.model = DigitsModel.load(model_dir)
+        self.fault_rate = fault_rate()
         metadata = load_metadata(model_dir)
         self.model_info = {"kind": metadata.get("kind"), "seed": metadata.get("seed"),
                            "degraded": metadata.get("degraded"),
@@ -129,6 +150,9 @@ class DigitsHandler(BaseHTTPRequestHandler):
             images, single = parse_payload(self.read_json())
         except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
+            return
+        if self.server.fault_rate and random.random() < self.server.fault_rate:
+            self.send_json(500, {"error": f"injected fault ({FAULTS_ENV})"})
             return
         results = predictions(self.server.model, images)
         self.send_json(200, results[0] if single else {"predictions": results})

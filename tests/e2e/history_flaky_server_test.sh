@@ -1,0 +1,107 @@
+# Flaky tests through tauon serve: a known-flaky failure carries its evidence
+# (runs, commits) in the run resource, GET .../tests and the test history; a
+# repository lists its flaky tests (GET /api/v1/repos/NAME/flaky-tests); a
+# quarantined job that `tauon rerun --failed` reuses keeps its known-flaky
+# marks; the CLI's run summary shows the evidence.
+source "$(dirname "$0")/lib.sh"
+
+STATE="$E2E_TMP/flappy-count"
+make_remote flakes
+# test_flappy fails on odd invocations (the count lives outside the
+# workspace); test_real fails while the file `broken` is in the commit; the
+# lint job fails while `lint-broken` is.
+write "$REPO/.tauon.yml" <<YML
+jobs:
+  test:
+    retry: 1
+    steps:
+      - run: |
+          n=\$(( \$(cat "$STATE" 2>/dev/null || echo 0) + 1 )); echo \$n > "$STATE"
+          flappy=; real=
+          [ \$((n % 2)) = 1 ] && flappy="<failure message=\\"unlucky invocation \$n\\">boom</failure>"
+          [ -e broken ] && real='<failure message="really broken">bad</failure>'
+          printf '<testsuite name="unit"><testcase classname="tests.test_net" name="test_flappy">%s</testcase><testcase classname="tests.test_net" name="test_real">%s</testcase></testsuite>\n' "\$flappy" "\$real" > junit.xml
+          ! grep -q '<failure' junit.xml
+    reports: { junit: junit.xml, quarantine: true }
+  lint:
+    steps:
+      - run: test ! -e lint-broken
+YML
+commit_all "flaky tests"
+push
+SHA1=$(head_sha)
+
+start_server
+expect_exit 0 tauon_remote repo add flakes "$BARE" --poll 1h
+
+section "run 1: test_flappy fails, then passes on the retry of the same commit"
+expect_exit 0 tauon_remote trigger flakes --ref main
+wait_run 1 30
+expect_eq success "$RUN_STATUS" "run 1"
+api_json /api/v1/repos/flakes/flaky-tests
+expect_json "$BODY" "[(t['job'], t['id'], t['flaky']['reason'], t['flaky']['runs'], t['executions'], t['failures'], t['last_run'], t['last_status']) for t in d['tests']]" \
+  '[["test", "tests.test_net::test_flappy", "passed and failed on the same commit", [1], 2, 1, 1, "passed"]]'
+expect_json "$BODY" "d['tests'][0]['flaky']['commits'], d['repo']" "[[\"${SHA1:0:12}\"], \"flakes\"]"
+
+section "run 2: the known-flaky failure is apart from the real one, with its evidence"
+touch "$REPO/broken"
+sed -i 's/retry: 1/retry: 0/' "$REPO/.tauon.yml"
+commit_all "break test_real"
+push
+expect_exit 0 tauon_remote trigger flakes --ref main
+wait_run 2 30
+expect_eq failed "$RUN_STATUS" "run 2"
+api_json /api/v1/runs/2
+EVIDENCE="{\"commits\": [\"${SHA1:0:12}\"], \"reason\": \"passed and failed on the same commit\", \"runs\": [1]}"
+expect_json "$BODY" "[t['name'] for t in job('test')['failed_tests']]" '["test_real"]'
+expect_json "$BODY" "[(t['name'], t['flaky_reason']) for t in job('test')['flaky_failed_tests']]" \
+  '[["test_flappy", "passed and failed on the same commit"]]'
+expect_json "$BODY" "job('test')['flaky_failed_tests'][0]['flaky_evidence']" "$EVIDENCE"
+expect_json "$BODY" "job('test')['tests']['failed'], job('test')['tests']['flaky_failed']" '[2, 1]'
+api_json /api/v1/runs/2/tests
+expect_json "$BODY" "{t['name']: (t['status'], t['known_flaky'], t['flaky_evidence']) for t in d['tests']}" \
+  "{\"test_flappy\": [\"failed\", \"passed and failed on the same commit\", $EVIDENCE], \"test_real\": [\"failed\", null, null]}"
+api_json "/api/v1/runs/2/tests/history?limit=5"
+expect_json "$BODY" "{t['name']: [(v['run_id'], v['status'], v['known_flaky']) for v in t['history']] for t in d['tests']}" \
+  '{"test_flappy": [[2, "failed", true], [1, "passed", false]], "test_real": [[2, "failed", false], [1, "passed", false]]}'
+expect_exit 0 tauon_remote show 2
+expect_contains "$OUT" "✗ tests.test_net::test_real: really broken"
+expect_contains "$OUT" "~ tests.test_net::test_flappy (known flaky: passed and failed on the same commit: run 1 (commit ${SHA1:0:12}))"
+
+section "run 3 and its rerun --failed: the reused quarantined job keeps its known-flaky failure"
+rm "$REPO/broken"
+touch "$REPO/lint-broken"
+commit_all "break lint"
+push
+echo 0 >"$STATE"  # The next invocation is odd: test_flappy fails, quarantined.
+expect_exit 0 tauon_remote trigger flakes --ref main
+wait_run 3 30
+expect_eq failed "$RUN_STATUS" "run 3"
+api_json /api/v1/runs/3
+expect_json "$BODY" "job('test')['status'], job('lint')['status'], job('test')['tests']['flaky_failed']" '["success", "failed", 1]'
+expect_exit 0 tauon_remote rerun 3 --failed
+wait_run 4 30
+expect_eq failed "$RUN_STATUS" "run 4"
+api_json /api/v1/runs/4
+expect_json "$BODY" "job('test')['status'], job('test')['reused_from'] is not None" '["success", true]'
+expect_json "$BODY" "job('test')['tests']['failed'], job('test')['tests']['flaky_failed'], job('test')['failed_tests']" '[1, 1, []]'
+expect_json "$BODY" "job('test')['flaky_failed_tests'][0]['flaky_evidence']" "$EVIDENCE"
+api_json /api/v1/runs/4/tests
+expect_json "$BODY" "{t['name']: t['known_flaky'] for t in d['tests']}" \
+  '{"test_flappy": "passed and failed on the same commit", "test_real": null}'
+expect_exit 0 tauon_remote show 4
+expect_contains "$OUT" "1 failed (1 known flaky)"
+expect_contains "$OUT" "~ tests.test_net::test_flappy (known flaky: passed and failed on the same commit: run 1"
+# The reused copy does not count twice in the history.
+api_json /api/v1/repos/flakes/flaky-tests
+expect_json "$BODY" "[(t['id'], t['executions'], t['failures'], t['last_run']) for t in d['tests']]" \
+  '[["tests.test_net::test_flappy", 4, 3, 3]]'
+
+section "errors"
+api GET /api/v1/repos/nope/flaky-tests
+expect_http 404
+expect_json "$BODY" "d['error']" "no repository named 'nope'"
+http GET /api/v1/repos/flakes/flaky-tests
+expect_http 401
+
+stop_server
