@@ -413,7 +413,14 @@ AnalysisSpec PipelineParser::ParseAnalysis(const YAML::Node& node, AnalysisSpec 
                       [&](const std::string& p) { return ref.name.starts_with(p); })) {
         continue;
       }
-      auto suggestion = SuggestClosest(ref.name, names);
+      // `qualty.accuracy` may be a named command's key with its name misspelt.
+      std::vector<std::string> candidates = names;
+      if (size_t dot = ref.name.find('.'); dot != std::string::npos) {
+        for (const std::string& prefix : prefixes) {
+          candidates.push_back(prefix + ref.name.substr(dot + 1));
+        }
+      }
+      auto suggestion = SuggestClosest(ref.name, candidates);
       std::string expected = fmt::format(
           "expected one of: {}, with 'canary.' or 'stable.' before them",
           Join(std::vector<std::string>(std::begin(kAnalysisMetrics), std::end(kAnalysisMetrics)),
@@ -476,9 +483,11 @@ std::optional<AnalysisProvider> PipelineParser::ParseProvider(const YAML::Node& 
             has_url = true;
             if (auto s = NonEmptyString(value, "url")) {
               if (!s->starts_with("http://") && !s->starts_with("https://")) {
-                Error(value, "'url' must start with http:// or https://, got '{}'",
-                      s->substr(0, s->find("://") == std::string::npos ? s->size()
-                                                                       : s->find("://") + 3));
+                // Only the scheme is quoted: the rest may hold a password.
+                const size_t scheme = s->find("://");
+                Error(value, "'url' must start with http:// or https://, got {}",
+                      scheme == std::string::npos ? "no scheme"
+                                                  : fmt::format("'{}'", s->substr(0, scheme + 3)));
               } else if (s->find_first_of(" \t\r\n?#") != std::string::npos) {
                 Error(value, "'url' is the Prometheus server's base URL, without spaces, query "
                              "or fragment (e.g. http://127.0.0.1:9090)");

@@ -1393,7 +1393,7 @@ TEST(ParserTest, AnalysisProviders) {
   EXPECT_EQ(p.deploy->environments[0].canary->analysis.providers[0].Describe(), "command");
 
   EXPECT_EQ(Errors(head +
-                   "            checks: [ quality.acc > 1, canary_5x < 1 ]\n"
+                   "            checks: [ quality.acc > 1, canary_5x < 1, zz > 1 ]\n"
                    "            providers:\n"
                    "              - prometheus: { name: canary_5xx, url: ftp://prom:9090, query: x }\n"
                    "              - prometheus: { name: error_rate, url: 'http://p/?a=1', querry: x }\n"
@@ -1406,6 +1406,9 @@ TEST(ParserTest, AnalysisProviders) {
                    "              - command: { name: 2x, run: x }\n"
                    "              - just a string\n"),
             "10:40: unknown name 'canary_5x' in check (did you mean 'canary_5xx'?)\n"
+            "10:55: unknown name 'zz' in check (expected one of: error_rate, request_rate, "
+            "requests, latency_p50_ms, latency_p95_ms, latency_p99_ms, mirror_agreement, with "
+            "'canary.' or 'stable.' before them, or a provider's: canary_5xx, q.KEY, quality.KEY)\n"
             "12:54: 'url' must start with http:// or https://, got 'ftp://'\n"
             "13:29: 'prometheus' needs 'query' (PromQL)\n"
             "13:37: provider name 'error_rate' is taken by the router's metrics\n"
@@ -1417,9 +1420,7 @@ TEST(ParserTest, AnalysisProviders) {
             "on_error)\n"
             "15:61: on_error must be 'inconclusive' or 'fail', got 'retry'\n"
             "16:17: two providers are named 'quality' (the other at line 15)\n"
-            "16:58: unknown name 'qualty.a' in check (expected one of: error_rate, request_rate, "
-            "requests, latency_p50_ms, latency_p95_ms, latency_p99_ms, mirror_agreement, with "
-            "'canary.' or 'stable.' before them, or a provider's: canary_5xx, q.KEY, quality.KEY)\n"
+            "16:58: unknown name 'qualty.a' in check (did you mean 'quality.a'?)\n"
             "17:17: unknown key 'shell' in a provider (expected one of: prometheus, command)\n"
             "18:17: a provider is one of prometheus or command, got 2 keys\n"
             "18:52: 'prometheus' needs 'url' (the Prometheus server), 'query' (PromQL)\n"
@@ -1428,6 +1429,10 @@ TEST(ParserTest, AnalysisProviders) {
             "20:34: invalid provider name '2x': use letters, digits and '_', not starting with a "
             "digit\n"
             "21:17: a provider must be a mapping, got 'just a string'\n");
+  // A URL without a scheme is not quoted: it may hold a password.
+  EXPECT_EQ(Errors(head + "            providers: [ { prometheus: { name: p, query: x, "
+                          "url: 'admin:s3cret@prom:9090' } } ]\n"),
+            "10:66: 'url' must start with http:// or https://, got no scheme\n");
 }
 
 TEST(ParserTest, ReportsQuarantine) {
