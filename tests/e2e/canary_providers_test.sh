@@ -6,7 +6,9 @@
 #     back, a healthy one passes and goes live;
 # (b) a command provider measures the canary's accuracy through
 #     $TAUON_CANARY_URL: a canary that answers wrongly is rolled back with
-#     the metric in the reason, a correct one goes live.
+#     the metric in the reason, a correct one goes live;
+# (c) the same command as a blue-green pre_promotion provider, through the
+#     preview router ($TAUON_PREVIEW_URL).
 source "$(dirname "$0")/lib.sh"
 
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
@@ -36,7 +38,8 @@ EOF
 # The model-quality signal: accuracy on a labelled sample sent to the canary.
 write "$REPO/evaluate.py" <<'EOF'
 import json, os, sys, urllib.request
-base = os.environ["TAUON_CANARY_URL"]
+# A canary's replica, or a blue-green preview (pre_promotion).
+base = os.environ.get("TAUON_CANARY_URL") or os.environ["TAUON_PREVIEW_URL"]
 assert os.environ["TAUON_ENVIRONMENT_URL"].startswith("http://127.0.0.1:")
 print("evaluating", base, file=sys.stderr)
 correct = 0
@@ -213,4 +216,48 @@ expect_contains "$(cat "$BODY")" 'tauon_analysis_value{environment="production",
 expect_contains "$(cat "$BODY")" 'tauon_analysis_intervals_total{environment="production",verdict="fail"} 1'
 expect_match "$(cat "$BODY")" '^tauon_analysis_intervals_total\{environment="production",verdict="pass"\} [1-9][0-9]*$' "passed intervals are counted"
 expect_exit 0 promtool check metrics <"$BODY"
+
+section "(c) a command provider in a blue-green pre_promotion, through TAUON_PREVIEW_URL"
+PREVIEW_PORT=$(free_port)
+blue_green_release() {  # blue_green_release BEHAVIOUR: a version for environment 'bluegreen'
+  write "$REPO/.tauon.yml" <<EOF
+jobs:
+  train:
+    steps:
+      - run: mkdir -p out/model && echo $1 > out/model/behaviour.txt
+    artifacts: [out/model/]
+model: { name: clf, path: out/model/ }
+deploy:
+  serve:
+    command: exec $PY serve.py
+    readiness: { http: /healthz, period: 100ms }
+  environments:
+    bluegreen:
+      strategy:
+        blue_green:
+          preview_port: $PREVIEW_PORT
+          auto_promote: true
+          scale_down_delay: 1s
+          pre_promotion:
+            interval: 500ms
+            checks: [ quality.accuracy >= 0.9 ]
+            providers:
+              - command: { name: quality, run: exec $PY evaluate.py, timeout: 5s }
+EOF
+  commit_all "model $1 (blue-green)"
+  expect_exit 0 tauon run "$REPO"
+}
+blue_green_release good   # clf@7
+blue_green_release good   # clf@8
+blue_green_release wrong  # clf@9
+expect_exit 0 tauon_remote deploy bluegreen --model clf@7 --timeout 40s
+expect_exit 0 tauon_remote deploy bluegreen --model clf@8 --timeout 40s
+api_json /api/v1/environments/bluegreen
+expect_json "$BODY" 'd["version"], d["analysis"][0]["verdict"], d["analysis"][0]["checks"][1]["values"]' \
+  '[8, "pass", {"quality.accuracy": 1.0, "quality.sample": 20.0}]'
+expect_contains "$(cat "$DATA"/releases/8/logs/provider-quality.log)" "evaluating http://127.0.0.1:$PREVIEW_PORT"
+expect_exit 1 tauon_remote deploy bluegreen --model clf@9 --timeout 40s
+expect_contains "$ERR" "failed: pre-promotion analysis failed 1 interval in a row: quality.accuracy >= 0.9 (quality.accuracy=0)"
+api_json /api/v1/environments/bluegreen
+expect_json "$BODY" 'd["version"]' 8
 stop_server
