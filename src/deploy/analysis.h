@@ -1,6 +1,7 @@
 // Canary analysis: one interval's verdict from the checks of
 // `strategy.canary.analysis` over the router's metrics of the canary and the
-// stable release in that interval.
+// stable release in that interval, and over what its providers measured
+// (deploy/providers.h).
 #pragma once
 
 #include <memory>
