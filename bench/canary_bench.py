@@ -83,7 +83,15 @@ deploy:
             interval: {interval}
             failure_limit: 1
             min_requests: 5
-            checks: [ error_rate < 0.05 ]
+            checks: [ {check} ]
+{providers}'''
+
+# --provider: the verdict comes from a command provider instead (probe.sh:
+# ok=0 for the bad model), to measure what running one adds to a rollback.
+PROVIDERS = '''            providers:
+              - command: {{ name: probe, run: sh probe.sh }}
+'''
+PROBE_SH = '''if grep -q good "$TAUON_MODEL_DIR/behaviour.txt"; then echo '{"ok": 1}'; else echo '{"ok": 0}'; fi
 '''
 
 
@@ -171,7 +179,10 @@ class Bench:
         with open(os.path.join(self.repo, ".tauon.yml"), "w") as f:
             f.write(PIPELINE.format(behaviour=behaviour, python=sys.executable,
                                     replicas=self.args.replicas, weight=self.args.weight,
-                                    interval=self.args.interval))
+                                    interval=self.args.interval,
+                                    check="probe.ok == 1" if self.args.provider
+                                    else "error_rate < 0.05",
+                                    providers=PROVIDERS.format() if self.args.provider else ""))
         subprocess.run(GIT + ["add", "-A"], cwd=self.repo, check=True)
         subprocess.run(GIT + ["commit", "-qm", f"model {behaviour}"], cwd=self.repo, check=True)
         self.tauon("run", self.repo)
@@ -180,6 +191,8 @@ class Bench:
         subprocess.run(["git", "init", "-q", "-b", "main", self.repo], check=True)
         with open(os.path.join(self.repo, "serve.py"), "w") as f:
             f.write(SERVE_PY)
+        with open(os.path.join(self.repo, "probe.sh"), "w") as f:
+            f.write(PROBE_SH)
         self.register("good")    # clf@1
         self.register("errors")  # clf@2
         self.port = free_port()
@@ -273,6 +286,7 @@ class Bench:
         env_port = environment["port"]
         a = self.args
         print(f"canary rollback: weight {a.weight}%, interval {a.interval}, failure_limit 1, "
+              f"{'verdict from a command provider, ' if a.provider else ''}"
               f"{a.connections} keep-alive connections at {a.rate} req/s in all, "
               f"{a.replicas} replica(s) per release, {a.repeat} rounds")
         rounds = []
@@ -334,6 +348,9 @@ def main():
     parser.add_argument("--weight", type=int, default=10, help="the canary's weight (%%)")
     parser.add_argument("--interval", default="1s", help="analysis interval")
     parser.add_argument("--replicas", type=int, default=1, help="replicas per release")
+    parser.add_argument("--provider", action="store_true",
+                        help="judge the canary by a command provider (sh probe.sh) instead of "
+                             "error_rate")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     args.tauon = os.path.abspath(args.tauon)

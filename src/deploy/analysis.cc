@@ -27,11 +27,28 @@ reports::Metrics AnalysisMetrics(const ReleaseInterval& stable, const ReleaseInt
 }
 
 IntervalVerdict Analyze(const spec::AnalysisSpec& analysis, const ReleaseInterval& stable,
-                        const ReleaseInterval& canary) {
+                        const ReleaseInterval& canary,
+                        const std::vector<ProviderResult>& providers) {
   IntervalVerdict verdict;
   verdict.canary_requests = canary.stats.requests;
-  verdict.checks = reports::EvaluateGates(analysis.checks, AnalysisMetrics(stable, canary),
-                                          std::nullopt);
+  reports::Metrics metrics = AnalysisMetrics(stable, canary);
+  std::vector<spec::Condition> checks = analysis.checks;
+  const ProviderResult* failed = nullptr;  // The first provider that failed; on_error: fail first.
+  for (const ProviderResult& result : providers) {
+    reports::GateResult shown;
+    shown.expression = result.provider->Describe();
+    shown.verdict = result.error.empty() ? "ok" : "error";
+    shown.values = result.values;
+    shown.message = result.error;
+    verdict.providers.push_back(std::move(shown));
+    for (const auto& [name, value] : result.values) metrics[name] = value;
+    if (result.provider->check) checks.push_back(*result.provider->check);
+    if (!result.error.empty() &&
+        (!failed || (result.provider->fail_on_error && !failed->provider->fail_on_error))) {
+      failed = &result;
+    }
+  }
+  verdict.checks = reports::EvaluateGates(checks, metrics, std::nullopt);
   if (canary.stats.requests < static_cast<uint64_t>(analysis.min_requests)) {
     verdict.verdict = "inconclusive";
     verdict.reason = fmt::format("{} canary request{} (fewer than min_requests {})",
@@ -49,6 +66,11 @@ IntervalVerdict Analyze(const spec::AnalysisSpec& analysis, const ReleaseInterva
       verdict.reason = fmt::format("{} ({})", check.expression, fmt::join(values, ", "));
       return verdict;
     }
+  }
+  if (failed) {
+    verdict.verdict = failed->provider->fail_on_error ? "fail" : "inconclusive";
+    verdict.reason = fmt::format("{}: {}", failed->provider->Describe(), failed->error);
+    return verdict;
   }
   for (const reports::GateResult& check : verdict.checks) {
     if (check.verdict != "pass") {

@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deploy/analysis.h"
+#include "deploy/analysis_export.h"
 #include "deploy/traffic.h"
 #include "notify/notifier.h"
 #include "router/stats.h"
@@ -99,6 +101,9 @@ class Controller {
   // on the stable release at once, its replicas stopped, marked failed.
   Result<std::string> Abort(const std::string& environment, const std::string& who);
 
+  // The analysis' intervals as Prometheus metrics (the server's /metrics).
+  const AnalysisExport& analysis_export() const { return analysis_export_; }
+
  private:
   // A release out of the routing table keeps its replicas until the router
   // has no request in flight to them (at least kMinDrain, for clients of
@@ -129,6 +134,9 @@ class Controller {
     std::set<std::string> retired;
     // blue_green (phase "preview"): pre_promotion passed, or there is none.
     bool preview_passed = false;
+    // The interval that ended, while its analysis.providers run (a
+    // shared_ptr only so that Active stays copyable).
+    std::shared_ptr<PendingInterval> measuring;
   };
 
   // A model version's code and pipeline, from the repository its run read.
@@ -163,7 +171,16 @@ class Controller {
   // kMinDrain), counting from `delay` from now; Tick() checks.
   void Drain(int64_t release_id, const std::string& replica = "", Duration delay = Duration(0));
   void StopDrained(TimePoint now);
+  // Ends the interval of a canary or a blue-green preview at `now`; with
+  // analysis.providers, starts them and, on a later call, judges the
+  // interval once they returned.
   void AnalyzeInterval(Active& release, TimePoint now);
+  // What analysis.providers' commands get of `release`: its URL in
+  // `url_variable` (TAUON_CANARY_URL: a ready replica; TAUON_PREVIEW_URL:
+  // the preview router), the stable release's (TAUON_STABLE_URL) and the
+  // router's (TAUON_ENVIRONMENT_URL).
+  ProviderContext ProviderContextOf(const Active& release, const std::string& url_variable,
+                                    Duration timeout);
   // The traffic statistics an analysis of `release` diffs: the
   // environment's router's, with a blue-green preview's release added.
   std::optional<router::Snapshot> Sample(const Active& release);
@@ -209,6 +226,7 @@ class Controller {
   std::map<std::string, int> previews_;
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;
+  AnalysisExport analysis_export_;  // Thread-safe on its own.
   std::condition_variable wake_;  // Ends the ticker's wait when shutting down.
   std::thread ticker_;
 };

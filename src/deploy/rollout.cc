@@ -5,6 +5,7 @@
 
 #include "deploy/analysis.h"
 #include "deploy/controller.h"
+#include "deploy/release_files.h"
 
 namespace tauon::deploy {
 namespace {
@@ -15,13 +16,21 @@ constexpr int kCrashLoopRestarts = 3;
 // How long a release with the plain replacement strategy may take to become ready.
 constexpr Duration kReplaceDeadline{300'000};
 
-nlohmann::json ChecksJson(const std::vector<reports::GateResult>& checks) {
+// The checks, then the providers (marked "provider": true), each with its values.
+nlohmann::json ChecksJson(const IntervalVerdict& verdict) {
   nlohmann::json out = nlohmann::json::array();
-  for (const reports::GateResult& check : checks) {
+  for (const reports::GateResult& check : verdict.checks) {
     out.push_back({{"check", check.expression},
                    {"verdict", check.verdict},
                    {"values", check.values},
                    {"message", check.message}});
+  }
+  for (const reports::GateResult& provider : verdict.providers) {
+    out.push_back({{"check", provider.expression},
+                   {"provider", true},
+                   {"verdict", provider.verdict},
+                   {"values", provider.values},
+                   {"message", provider.message}});
   }
   return out;
 }
@@ -68,6 +77,7 @@ Controller::Active* Controller::Stable(const std::string& environment) {
 
 void Controller::GoLive(Active& active, const std::string& why, const std::string& who) {
   store::ReleaseRecord& release = active.release;
+  active.measuring.reset();  // Promoted by hand: the interval in progress is not judged.
   std::optional<int64_t> previous;
   if (auto s = serving_.find(release.environment); s != serving_.end() && s->second != release.id) {
     previous = s->second;
@@ -184,6 +194,7 @@ void Controller::Withdraw(Active& active) {
 void Controller::RollBack(Active& active, const std::string& reason, const std::string& who) {
   store::ReleaseRecord& release = active.release;
   const bool served = release.phase != "starting";
+  active.measuring.reset();  // Its commands are stopped: the analysis is over.
   release.phase = "failed";
   // Traffic first: every request from now on goes to the stable release.
   Withdraw(active);
@@ -208,6 +219,51 @@ std::optional<router::Snapshot> Controller::Sample(const Active& release) {
 }
 
 void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
+  // A canary is analysed throughout; a blue-green release before its switch.
+  const bool preview = canary.release.phase == "preview";
+  const spec::AnalysisSpec& spec =
+      preview ? *canary.settings.blue_green->pre_promotion : canary.settings.canary->analysis;
+  auto judge = [&](IntervalVerdict verdict, TimePoint at) {
+    canary.intervals++;
+    store::AnalysisRecord record;
+    record.release_id = canary.release.id;
+    record.interval = canary.intervals;
+    record.at = at;
+    record.verdict = verdict.verdict;
+    record.reason = verdict.reason;
+    record.canary_requests = static_cast<int64_t>(verdict.canary_requests);
+    record.checks = ChecksJson(verdict).dump();
+    (void)store_->AddAnalysis(record);
+    analysis_export_.Record(canary.release.environment, canary.release.id, verdict);
+    if (verdict.verdict == "pass") {
+      canary.failed_in_a_row = 0;
+      if (preview) {
+        PreviewPassed(canary,
+                      fmt::format("pre-promotion analysis passed interval {}", canary.intervals));
+      }
+    } else if (verdict.verdict == "fail") {
+      canary.failed_in_a_row++;
+      Event(canary.release.environment, canary.release.id, "analysis-failed",
+            fmt::format("interval {}: {} ({} of {} in a row)", canary.intervals, verdict.reason,
+                        canary.failed_in_a_row, spec.failure_limit));
+      if (canary.failed_in_a_row >= spec.failure_limit) {
+        RollBack(canary,
+                 fmt::format("{}analysis failed {} interval{} in a row: {}",
+                             preview ? "pre-promotion " : "", canary.failed_in_a_row,
+                             canary.failed_in_a_row == 1 ? "" : "s", verdict.reason),
+                 "tauon");
+      }
+    }
+  };
+  // An interval whose providers were started: judged once they all returned.
+  // The next interval starts when this one ended but ends only after.
+  if (canary.measuring) {
+    if (!canary.measuring->providers->done()) return;
+    std::shared_ptr<PendingInterval> pending = std::move(canary.measuring);
+    judge(Analyze(spec, pending->stable, pending->canary, pending->providers->results()),
+          pending->at);
+    return;
+  }
   std::optional<router::Snapshot> sample = Sample(canary);
   if (!sample || !canary.last_sample) {
     canary.last_sample = sample;
@@ -216,43 +272,67 @@ void Controller::AnalyzeInterval(Active& canary, TimePoint now) {
   }
   const double seconds =
       std::max(0.001, std::chrono::duration<double>(now - canary.last_sample_at).count());
-  // A canary is analysed throughout; a blue-green release before its switch.
-  const bool preview = canary.release.phase == "preview";
-  const spec::AnalysisSpec& spec =
-      preview ? *canary.settings.blue_green->pre_promotion : canary.settings.canary->analysis;
-  IntervalVerdict verdict =
-      Analyze(spec, IntervalOf(*canary.last_sample, *sample, "stable", seconds),
-              IntervalOf(*canary.last_sample, *sample, preview ? "preview" : "canary", seconds));
+  ReleaseInterval stable = IntervalOf(*canary.last_sample, *sample, "stable", seconds);
+  ReleaseInterval canary_interval =
+      IntervalOf(*canary.last_sample, *sample, preview ? "preview" : "canary", seconds);
   canary.last_sample = std::move(sample);
   canary.last_sample_at = now;
-  canary.intervals++;
-  store::AnalysisRecord record;
-  record.release_id = canary.release.id;
-  record.interval = canary.intervals;
-  record.at = now;
-  record.verdict = verdict.verdict;
-  record.reason = verdict.reason;
-  record.canary_requests = static_cast<int64_t>(verdict.canary_requests);
-  record.checks = ChecksJson(verdict.checks).dump();
-  (void)store_->AddAnalysis(record);
-  if (verdict.verdict == "pass") {
-    canary.failed_in_a_row = 0;
-    if (preview)
-      PreviewPassed(canary,
-                    fmt::format("pre-promotion analysis passed interval {}", canary.intervals));
-  } else if (verdict.verdict == "fail") {
-    canary.failed_in_a_row++;
-    Event(canary.release.environment, canary.release.id, "analysis-failed",
-          fmt::format("interval {}: {} ({} of {} in a row)", canary.intervals, verdict.reason,
-                      canary.failed_in_a_row, spec.failure_limit));
-    if (canary.failed_in_a_row >= spec.failure_limit) {
-      RollBack(canary,
-               fmt::format("{}analysis failed {} interval{} in a row: {}",
-                           preview ? "pre-promotion " : "", canary.failed_in_a_row,
-                           canary.failed_in_a_row == 1 ? "" : "s", verdict.reason),
-               "tauon");
-    }
+  // Without providers, the verdict is known now; with them too when the
+  // router's metrics already fail a check: a rollback never waits for them.
+  IntervalVerdict verdict = Analyze(spec, stable, canary_interval);
+  if (spec.providers.empty() || verdict.verdict == "fail") {
+    judge(std::move(verdict), now);
+    return;
   }
+  auto pending = std::make_shared<PendingInterval>();
+  pending->stable = std::move(stable);
+  pending->canary = std::move(canary_interval);
+  pending->at = now;
+  pending->providers = std::make_unique<ProviderRun>(
+      spec.providers,
+      ProviderContextOf(canary, preview ? "TAUON_PREVIEW_URL" : "TAUON_CANARY_URL", spec.interval));
+  canary.measuring = std::move(pending);
+}
+
+ProviderContext Controller::ProviderContextOf(const Active& release,
+                                              const std::string& url_variable, Duration timeout) {
+  ProviderContext context;
+  const ReleaseDirs dirs = ReleaseDirsOf(data_dir_, release.release.id);
+  context.cwd = dirs.code;
+  context.log_dir = dirs.logs;
+  context.default_timeout = timeout;
+  auto ready_url = [&](int64_t id) -> std::optional<std::string> {
+    for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(id)) {
+      if (replica.state == runtime::ReplicaState::kReady) {
+        return fmt::format("http://127.0.0.1:{}", replica.port);
+      }
+    }
+    return std::nullopt;
+  };
+  std::string host = listen_host_ == "0.0.0.0" || listen_host_.empty() ? "127.0.0.1" : listen_host_;
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  const std::string& environment = release.release.environment;
+  if (auto preview = previews_.find(environment);
+      url_variable == "TAUON_PREVIEW_URL" && preview != previews_.end()) {
+    // A blue-green release is evaluated as its users will reach it: through the preview router.
+    context.env.emplace_back(url_variable, fmt::format("http://{}:{}", host, preview->second));
+  } else if (auto url = ready_url(release.release.id)) {
+    context.env.emplace_back(url_variable, *url);
+  }
+  if (auto s = serving_.find(environment); s != serving_.end() && s->second != release.release.id) {
+    if (auto url = ready_url(s->second)) context.env.emplace_back("TAUON_STABLE_URL", *url);
+  }
+  if (Result<std::optional<store::EnvironmentRecord>> record = store_->GetEnvironment(environment);
+      record && *record) {
+    context.env.emplace_back("TAUON_ENVIRONMENT_URL",
+                             fmt::format("http://{}:{}", host, (*record)->port));
+  }
+  context.env.emplace_back("TAUON_ENVIRONMENT", environment);
+  context.env.emplace_back("TAUON_RELEASE", std::to_string(release.release.id));
+  context.env.emplace_back("TAUON_MODEL", release.version);
+  context.env.emplace_back("TAUON_MODEL_DIR", dirs.model.string());
+  return context;
 }
 
 void Controller::Drain(int64_t release_id, const std::string& replica, Duration delay) {
@@ -333,18 +413,23 @@ void Controller::Tick() {
     }
     if (phase == "preview") {
       const auto& pre = active.settings.blue_green->pre_promotion;
-      if (pre && !active.preview_passed && now - active.last_sample_at >= pre->interval) {
+      if (pre && !active.preview_passed &&
+          (active.measuring || now - active.last_sample_at >= pre->interval)) {
         AnalyzeInterval(active, now);
       }
       continue;
     }
     if (phase != "canary") continue;
-    if (now - active.last_sample_at >= active.settings.canary->analysis.interval) {
+    const Duration interval = active.settings.canary->analysis.interval;
+    if (active.measuring || now - active.last_sample_at >= interval) {
       AnalyzeInterval(active, now);
       if (active.release.phase != "canary") continue;
     }
     const spec::CanaryStep& step = active.settings.canary->steps[active.step];
-    if (step.pause && now - active.step_started >= *step.pause) NextStep(active, "tauon");
+    // A step ends once the analysis of its last interval is in.
+    if (step.pause && !active.measuring && now - active.step_started >= *step.pause) {
+      NextStep(active, "tauon");
+    }
   }
 }
 

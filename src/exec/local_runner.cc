@@ -54,7 +54,12 @@ Result<ProcessId> LocalProcessRunner::Start(ProcessSpec spec) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  if (spec.stderr_path) {
+    posix_spawn_file_actions_addopen(&actions, 2, spec.stderr_path->c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  }
   // Nothing else of Tauon's leaks into jobs: not a listening socket, not the
   // database, whichever thread opened them without O_CLOEXEC.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);

@@ -26,6 +26,9 @@ struct ProcessSpec {
   // Receives stdout and stderr, interleaved as written, in chunks of any size.
   // Called from Wait() only.
   std::function<void(std::string_view)> on_output;
+  // When set, stderr goes to this file (created or truncated) instead, and
+  // on_output receives stdout only: for commands whose stdout is data.
+  std::optional<std::filesystem::path> stderr_path;
   // Time between Terminate()'s SIGTERM and SIGKILL; unset: the runner's own.
   std::optional<Duration> kill_grace;
 };

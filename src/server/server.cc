@@ -82,6 +82,7 @@ int Serve(const ServeOptions& options) {
       [&controller](const store::ModelVersionRecord& version) { controller->Registered(version); });
   DeployApi deploy_api(*controller, *token);
   api.AddMetrics([&traffic] { return traffic.PrometheusText(); });
+  api.AddMetrics([&controller] { return controller->analysis_export().PrometheusText(); });
   http::Server http_server;
   api.Register(http_server);
   deploy_api.Register(http_server);

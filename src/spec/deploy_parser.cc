@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "spec/pipeline_parser.h"
@@ -26,7 +27,20 @@ constexpr std::string_view kBlueGreenKeys[] = {"preview", "preview_port", "auto_
 constexpr std::string_view kCanaryKeys[] = {"steps", "analysis", "progress_deadline"};
 constexpr std::string_view kCanaryStepKeys[] = {"weight", "pause"};
 constexpr std::string_view kAnalysisKeys[] = {"interval", "failure_limit", "min_requests",
-                                              "checks"};
+                                              "checks", "providers"};
+constexpr std::string_view kProviderKinds[] = {"prometheus", "command"};
+constexpr std::string_view kPrometheusKeys[] = {"name",    "url",   "query",
+                                                "timeout", "check", "on_error"};
+constexpr std::string_view kCommandKeys[] = {"name", "run", "timeout", "check", "on_error"};
+
+// A provider's name is a name of the expression language without dots:
+// checks read it (prometheus) or `NAME.KEY` (command).
+bool IsMetricName(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
 
 constexpr int kMaxReplicas = 64;
 
@@ -324,12 +338,9 @@ BlueGreenStrategy PipelineParser::ParseBlueGreen(const YAML::Node& node) {
 }
 
 AnalysisSpec PipelineParser::ParseAnalysis(const YAML::Node& node, AnalysisSpec analysis) {
-  std::vector<std::string> names;
-  for (std::string_view metric : kAnalysisMetrics) {
-    names.emplace_back(metric);
-    names.push_back(fmt::format("canary.{}", metric));
-    names.push_back(fmt::format("stable.{}", metric));
-  }
+  // Checks are checked once the providers, which may come after them, are known.
+  std::vector<std::pair<YAML::Node, Condition>> checks;
+  std::vector<YAML::Node> provider_checks;  // Parallel to analysis.providers.
   ForEachEntry(node, "'analysis'", kAnalysisKeys, [&](const std::string& key, const YAML::Node&,
                                                       const YAML::Node& value) {
     if (key == "interval") {
@@ -345,28 +356,199 @@ AnalysisSpec PipelineParser::ParseAnalysis(const YAML::Node& node, AnalysisSpec 
       }
       for (const YAML::Node& item : value) {
         std::optional<Condition> check = ParseExpression(item, /*is_condition=*/false);
-        if (!check) continue;
-        bool known = true;
-        for (const Expression::Reference& ref : check->expression.names()) {
-          if (std::find(names.begin(), names.end(), ref.name) != names.end()) continue;
-          auto suggestion = SuggestClosest(ref.name, names);
-          Error(LocationInScalar(item, ref.offset), "unknown name '{}' in check ({})", ref.name,
-                suggestion ? fmt::format("did you mean '{}'?", *suggestion)
-                           : fmt::format("expected one of: {}, with 'canary.' or 'stable.' "
-                                         "before them",
-                                         Join(std::vector<std::string>(std::begin(kAnalysisMetrics),
-                                                                       std::end(kAnalysisMetrics)),
-                                              ", ")));
-          known = false;
+        if (check) checks.emplace_back(item, std::move(*check));
+      }
+    } else if (key == "providers") {
+      if (!value.IsSequence()) {
+        Error(value,
+              "'providers' must be a list of {{ prometheus: {{...}} }} or {{ command: {{...}} }}, "
+              "got {}",
+              KindName(value));
+        return;
+      }
+      for (const YAML::Node& item : value) {
+        YAML::Node check_node;
+        std::optional<AnalysisProvider> provider = ParseProvider(item, &check_node);
+        if (!provider) continue;
+        if (!provider->name.empty()) {
+          for (const AnalysisProvider& other : analysis.providers) {
+            if (other.name == provider->name) {
+              Error(provider->location, "two providers are named '{}' (the other at line {})",
+                    provider->name, other.location.line);
+            }
+          }
         }
-        if (known) analysis.checks.push_back(std::move(*check));
+        analysis.providers.push_back(std::move(*provider));
+        provider_checks.push_back(check_node);
       }
     }
   });
+
+  // The names checks may read: the router's, each prometheus provider's, and
+  // NAME.KEY of a named command provider. An unnamed command's keys are
+  // known only when it runs: with one, any name is accepted here.
+  std::vector<std::string> names;
+  for (std::string_view metric : kAnalysisMetrics) {
+    names.emplace_back(metric);
+    names.push_back(fmt::format("canary.{}", metric));
+    names.push_back(fmt::format("stable.{}", metric));
+  }
+  std::vector<std::string> provided, prefixes;
+  bool any_name = false;
+  for (const AnalysisProvider& provider : analysis.providers) {
+    const bool is_prometheus = provider.kind == AnalysisProvider::Kind::kPrometheus;
+    if (provider.name.empty()) {
+      // A prometheus provider without a name was reported as such.
+      any_name = any_name || !is_prometheus;
+      continue;
+    }
+    const std::string shown = is_prometheus ? provider.name : provider.name + ".KEY";
+    if (std::find(provided.begin(), provided.end(), shown) != provided.end()) continue;
+    provided.push_back(shown);
+    if (is_prometheus) {
+      names.push_back(provider.name);
+    } else {
+      prefixes.push_back(provider.name + ".");
+    }
+  }
+  auto known = [&](const YAML::Node& item, const Condition& check, std::string_view what) {
+    bool ok = true;
+    for (const Expression::Reference& ref : check.expression.names()) {
+      if (any_name || std::find(names.begin(), names.end(), ref.name) != names.end()) continue;
+      if (std::any_of(prefixes.begin(), prefixes.end(),
+                      [&](const std::string& p) { return ref.name.starts_with(p); })) {
+        continue;
+      }
+      // `qualty.accuracy` may be a named command's key with its name misspelt.
+      std::vector<std::string> candidates = names;
+      if (size_t dot = ref.name.find('.'); dot != std::string::npos) {
+        for (const std::string& prefix : prefixes) {
+          candidates.push_back(prefix + ref.name.substr(dot + 1));
+        }
+      }
+      auto suggestion = SuggestClosest(ref.name, candidates);
+      std::string expected = fmt::format(
+          "expected one of: {}, with 'canary.' or 'stable.' before them",
+          Join(std::vector<std::string>(std::begin(kAnalysisMetrics), std::end(kAnalysisMetrics)),
+               ", "));
+      if (!provided.empty()) {
+        expected += fmt::format(", or a provider's: {}", Join(provided, ", "));
+      }
+      Error(LocationInScalar(item, ref.offset), "unknown name '{}' in {} ({})", ref.name, what,
+            suggestion ? fmt::format("did you mean '{}'?", *suggestion) : expected);
+      ok = false;
+    }
+    return ok;
+  };
+  for (auto& [item, check] : checks) {
+    if (known(item, check, "check")) analysis.checks.push_back(std::move(check));
+  }
+  for (size_t i = 0; i < analysis.providers.size(); ++i) {
+    AnalysisProvider& provider = analysis.providers[i];
+    if (provider.check && !known(provider_checks[i], *provider.check, "check")) {
+      provider.check.reset();
+    }
+  }
   return analysis;
 }
 
+std::optional<AnalysisProvider> PipelineParser::ParseProvider(const YAML::Node& node,
+                                                              YAML::Node* check_node) {
+  AnalysisProvider provider;
+  provider.location = At(node);
+  std::optional<AnalysisProvider> out;
+  ForEachEntry(node, "a provider", kProviderKinds, [&](const std::string& kind,
+                                                       const YAML::Node&,
+                                                       const YAML::Node& settings) {
+    const bool is_prometheus = kind == "prometheus";
+    provider.kind = is_prometheus ? AnalysisProvider::Kind::kPrometheus
+                                  : AnalysisProvider::Kind::kCommand;
+    bool has_name = false, has_url = false, has_query = false, has_run = false;
+    bool bad_name = false;  // Reported; checks must not take it for an unnamed command.
+    const bool is_map = ForEachEntry(
+        settings, fmt::format("'{}'", kind),
+        is_prometheus ? Keys(kPrometheusKeys) : Keys(kCommandKeys),
+        [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+          if (key == "name") {
+            has_name = true;
+            if (auto s = NonEmptyString(value, "name")) {
+              bad_name = !IsMetricName(*s);
+              if (bad_name) {
+                Error(value, "invalid provider name '{}': use letters, digits and '_', not "
+                             "starting with a digit", *s);
+              } else if (*s == "canary" || *s == "stable" ||
+                         std::find(std::begin(kAnalysisMetrics), std::end(kAnalysisMetrics),
+                                   *s) != std::end(kAnalysisMetrics)) {
+                bad_name = true;
+                Error(value, "provider name '{}' is taken by the router's metrics", *s);
+              } else {
+                provider.name = *s;
+              }
+            }
+          } else if (key == "url") {
+            has_url = true;
+            if (auto s = NonEmptyString(value, "url")) {
+              if (!s->starts_with("http://") && !s->starts_with("https://")) {
+                // Only the scheme is quoted: the rest may hold a password.
+                const size_t scheme = s->find("://");
+                Error(value, "'url' must start with http:// or https://, got {}",
+                      scheme == std::string::npos ? "no scheme"
+                                                  : fmt::format("'{}'", s->substr(0, scheme + 3)));
+              } else if (s->find_first_of(" \t\r\n?#") != std::string::npos) {
+                Error(value, "'url' is the Prometheus server's base URL, without spaces, query "
+                             "or fragment (e.g. http://127.0.0.1:9090)");
+              } else if (s->size() == s->find("://") + 3) {
+                Error(value, "'url' needs a host (e.g. http://127.0.0.1:9090)");
+              } else {
+                provider.url = *s;
+              }
+            }
+          } else if (key == "query") {
+            has_query = true;
+            if (auto s = NonEmptyString(value, "query")) provider.query = *s;
+          } else if (key == "run") {
+            has_run = true;
+            if (auto s = NonEmptyString(value, "run")) provider.run = *s;
+          } else if (key == "timeout") {
+            provider.timeout = DurationValue(value, "timeout");
+          } else if (key == "check") {
+            provider.check = ParseExpression(value, /*is_condition=*/false);
+            *check_node = value;
+          } else if (key == "on_error") {
+            if (auto s = NonEmptyString(value, "on_error")) {
+              if (*s == "fail") {
+                provider.fail_on_error = true;
+              } else if (*s != "inconclusive") {
+                Error(value, "on_error must be 'inconclusive' or 'fail', got '{}'", *s);
+              }
+            }
+          }
+        });
+    if (!is_map) return;
+    if (is_prometheus) {
+      std::vector<std::string> missing;
+      if (!has_name) missing.push_back("'name' (the metric checks read)");
+      if (!has_url) missing.push_back("'url' (the Prometheus server)");
+      if (!has_query) missing.push_back("'query' (PromQL)");
+      if (!missing.empty()) Error(settings, "'prometheus' needs {}", Join(missing, ", "));
+    } else if (!has_run) {
+      Error(settings, "'command' needs 'run' (a command printing a JSON object of numbers)");
+    }
+    if (!bad_name) out = provider;
+  });
+  if (node.IsMap() && node.size() != 1) {
+    Error(node, "a provider is one of prometheus or command, got {} keys", node.size());
+    return std::nullopt;
+  }
+  return out;
+}
+
 }  // namespace detail
+
+std::string AnalysisProvider::Describe() const {
+  const char* kind = this->kind == Kind::kPrometheus ? "prometheus" : "command";
+  return name.empty() ? kind : fmt::format("{} '{}'", kind, name);
+}
 
 const EnvironmentSpec* DeploySpec::FindEnvironment(std::string_view name) const {
   for (const EnvironmentSpec& environment : environments) {

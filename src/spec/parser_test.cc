@@ -1351,6 +1351,96 @@ TEST(ParserTest, BlueGreenStrategy) {
             "8:89: unknown name 'eror_rate' in check (did you mean 'error_rate'?)\n");
 }
 
+TEST(ParserTest, AnalysisProviders) {
+  const std::string head =
+      "jobs: { a: { steps: [ { run: x } ] } }\n"
+      "deploy:\n"
+      "  serve: { command: ./serve }\n"
+      "  environments:\n"
+      "    production:\n"
+      "      strategy:\n"
+      "        canary:\n"
+      "          steps: [ { weight: 10 } ]\n"
+      "          analysis:\n";
+  // Checks may come before the providers whose metrics they read.
+  Pipeline p = ParseValid(head +
+                          "            checks: [ canary_5xx < 0.05, quality.accuracy >= 0.9 ]\n"
+                          "            providers:\n"
+                          "              - prometheus:\n"
+                          "                  name: canary_5xx\n"
+                          "                  url: http://127.0.0.1:9090\n"
+                          "                  query: sum(rate(x[5s]))\n"
+                          "                  check: canary_5xx <= stable.error_rate + 0.01\n"
+                          "              - command: { name: quality, run: python3 eval.py, "
+                          "timeout: 3s, on_error: fail }\n");
+  ASSERT_TRUE(p.deploy && p.deploy->environments[0].canary);
+  const AnalysisSpec& analysis = p.deploy->environments[0].canary->analysis;
+  ASSERT_EQ(analysis.checks.size(), 2u);
+  ASSERT_EQ(analysis.providers.size(), 2u);
+  const AnalysisProvider& prometheus = analysis.providers[0];
+  EXPECT_EQ(prometheus.kind, AnalysisProvider::Kind::kPrometheus);
+  EXPECT_EQ(prometheus.name, "canary_5xx");
+  EXPECT_EQ(prometheus.url, "http://127.0.0.1:9090");
+  EXPECT_EQ(prometheus.query, "sum(rate(x[5s]))");
+  ASSERT_TRUE(prometheus.check);
+  EXPECT_EQ(prometheus.check->expression.text(), "canary_5xx <= stable.error_rate + 0.01");
+  EXPECT_FALSE(prometheus.timeout);
+  EXPECT_FALSE(prometheus.fail_on_error);
+  EXPECT_EQ(prometheus.Describe(), "prometheus 'canary_5xx'");
+  const AnalysisProvider& command = analysis.providers[1];
+  EXPECT_EQ(command.kind, AnalysisProvider::Kind::kCommand);
+  EXPECT_EQ(command.run, "python3 eval.py");
+  EXPECT_EQ(command.timeout, Duration(3000));
+  EXPECT_TRUE(command.fail_on_error);
+
+  // An unnamed command's keys are known only when it runs: any name goes.
+  p = ParseValid(head + "            checks: [ accuracy > 0.9 ]\n"
+                        "            providers: [ { command: { run: ./eval } } ]\n");
+  EXPECT_EQ(p.deploy->environments[0].canary->analysis.providers[0].Describe(), "command");
+
+  EXPECT_EQ(Errors(head +
+                   "            checks: [ quality.acc > 1, canary_5x < 1, zz > 1 ]\n"
+                   "            providers:\n"
+                   "              - prometheus: { name: canary_5xx, url: ftp://prom:9090, query: x }\n"
+                   "              - prometheus: { name: error_rate, url: 'http://p/?a=1', querry: x }\n"
+                   "              - command: { name: q, rn: x }\n"
+                   "              - command: { name: quality, run: x, on_error: retry }\n"
+                   "              - command: { name: quality, run: x, check: qualty.a > 1 }\n"
+                   "              - shell: { run: x }\n"
+                   "              - { command: { run: x }, prometheus: { name: y } }\n"
+                   "              - prometheus: { url: 'https://' }\n"
+                   "              - command: { name: 2x, run: x }\n"
+                   "              - just a string\n"),
+            "10:40: unknown name 'canary_5x' in check (did you mean 'canary_5xx'?)\n"
+            "10:55: unknown name 'zz' in check (expected one of: error_rate, request_rate, "
+            "requests, latency_p50_ms, latency_p95_ms, latency_p99_ms, mirror_agreement, with "
+            "'canary.' or 'stable.' before them, or a provider's: canary_5xx, q.KEY, quality.KEY)\n"
+            "12:54: 'url' must start with http:// or https://, got 'ftp://'\n"
+            "13:29: 'prometheus' needs 'query' (PromQL)\n"
+            "13:37: provider name 'error_rate' is taken by the router's metrics\n"
+            "13:54: 'url' is the Prometheus server's base URL, without spaces, query or fragment "
+            "(e.g. http://127.0.0.1:9090)\n"
+            "13:71: unknown key 'querry' in 'prometheus' (did you mean 'query'?)\n"
+            "14:26: 'command' needs 'run' (a command printing a JSON object of numbers)\n"
+            "14:37: unknown key 'rn' in 'command' (expected one of: name, run, timeout, check, "
+            "on_error)\n"
+            "15:61: on_error must be 'inconclusive' or 'fail', got 'retry'\n"
+            "16:17: two providers are named 'quality' (the other at line 15)\n"
+            "16:58: unknown name 'qualty.a' in check (did you mean 'quality.a'?)\n"
+            "17:17: unknown key 'shell' in a provider (expected one of: prometheus, command)\n"
+            "18:17: a provider is one of prometheus or command, got 2 keys\n"
+            "18:52: 'prometheus' needs 'url' (the Prometheus server), 'query' (PromQL)\n"
+            "19:29: 'prometheus' needs 'name' (the metric checks read), 'query' (PromQL)\n"
+            "19:36: 'url' needs a host (e.g. http://127.0.0.1:9090)\n"
+            "20:34: invalid provider name '2x': use letters, digits and '_', not starting with a "
+            "digit\n"
+            "21:17: a provider must be a mapping, got 'just a string'\n");
+  // A URL without a scheme is not quoted: it may hold a password.
+  EXPECT_EQ(Errors(head + "            providers: [ { prometheus: { name: p, query: x, "
+                          "url: 'admin:s3cret@prom:9090' } } ]\n"),
+            "10:66: 'url' must start with http:// or https://, got no scheme\n");
+}
+
 TEST(ParserTest, ReportsQuarantine) {
   Pipeline p = ParseValid(R"(jobs:
   a:

@@ -109,11 +109,33 @@ inline constexpr std::string_view kAnalysisMetrics[] = {
     "error_rate", "request_rate", "requests", "latency_p50_ms", "latency_p95_ms",
     "latency_p99_ms", "mirror_agreement"};
 
+// analysis.providers: a measurement from outside the router, taken at the
+// end of every interval (deploy/providers.h runs them).
+struct AnalysisProvider {
+  enum class Kind {
+    kPrometheus,  // An instant query; its one value is the metric `name`.
+    kCommand,     // `sh -c run` prints a JSON object of numbers: `name.KEY` (or `KEY`).
+  };
+  Kind kind = Kind::kCommand;
+  std::string name;   // Prometheus: required; command: the keys' prefix, "" for none.
+  std::string url;    // Prometheus: the server's base URL (http or https).
+  std::string query;  // Prometheus: PromQL.
+  std::string run;    // Command.
+  std::optional<Duration> timeout;    // Unset: the analysis interval.
+  std::optional<Condition> check;     // Evaluated with the analysis' checks.
+  bool fail_on_error = false;         // on_error: fail (default: inconclusive).
+  Location location;
+
+  // "prometheus 'canary_5xx'", "command 'quality'", "command" (unnamed).
+  std::string Describe() const;
+};
+
 struct AnalysisSpec {
   Duration interval{5000};
   int failure_limit = 1;  // Failed intervals in a row that roll back.
   int min_requests = 10;  // Fewer canary requests in an interval: inconclusive.
   std::vector<Condition> checks;
+  std::vector<AnalysisProvider> providers;
 };
 
 // strategy.canary: the new release gets `weight`% of the traffic, step by

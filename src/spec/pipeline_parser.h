@@ -114,6 +114,8 @@ class PipelineParser {
   std::optional<ReplicaCount> ParseReplicaCount(const YAML::Node& node, std::string_view what);
   // `analysis` holds the defaults of the settings the node leaves out.
   AnalysisSpec ParseAnalysis(const YAML::Node& node, AnalysisSpec analysis = {});
+  // One item of analysis.providers; `check_node` gets its `check`, to locate errors later.
+  std::optional<AnalysisProvider> ParseProvider(const YAML::Node& node, YAML::Node* check_node);
   void CheckNeeds(const Pipeline& pipeline);
 
   std::string_view source_;

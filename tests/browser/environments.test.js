@@ -4,7 +4,8 @@
 // - a deploy appears live in the environments list;
 // - an environment's page shows its ready replicas, weights, the traffic of
 //   requests sent to its router (table and live charts), a replica's log;
-// - a canary in progress shows its weights, its analysis, and Promote
+// - a canary in progress shows its weights, its analysis (checks and a
+//   command provider's values), and Promote
 //   (with a confirmation) makes it the live release; Abort rolls one back;
 // - a blue-green release in preview shows its preview URL, and Promote
 //   switches the traffic to it;
@@ -54,7 +55,11 @@ deploy:
       strategy:
         canary:
           steps: [ { weight: 50 } ]
-          analysis: { interval: 500ms, min_requests: 1, checks: [ error_rate < 0.5 ] }
+          analysis:
+            interval: 500ms
+            min_requests: 1
+            checks: [ error_rate < 0.5 ]
+            providers: [ { command: { name: probe, run: 'printf ''{"ok": 1}''' } } ]
     production:
       replicas: 1
       strategy:
@@ -170,6 +175,8 @@ test('a canary shows its weights and analysis, and Promote makes it live', async
     return (await page.locator('.analysis-table .verdict .badge.status-pass').count()) > 0;
   }, 15000);
   assert.match(await page.locator('.analysis-table').textContent(), /error_rate < 0\.5 \(error_rate=0\)/);
+  // An analysis provider's values, after the checks.
+  assert.match(await page.locator('.analysis-table').textContent(), /ok command 'probe' \(probe\.ok=1\)/);
   const canary = page.locator('.traffic-table tr[data-version="tiny@2"]');
   assert.match(await canary.textContent(), /canary/);
   await waitFor('the canary\'s requests in the traffic table', async () => Number(await canary.locator('.total').textContent()) > 0, 5000);

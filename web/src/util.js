@@ -77,7 +77,7 @@ const STATUS_ICONS = {
   running: '●', queued: '○', pending: '○',
   cancelled: '⊘', interrupted: '⊘', skipped: '–',
   // Environments: release phases, replica states, analysis verdicts.
-  live: '✓', ready: '✓', canary: '◐', rolling: '◐', preview: '◐', starting: '○', unready: '○', backoff: '↻',
+  live: '✓', ready: '✓', ok: '✓', canary: '◐', rolling: '◐', preview: '◐', starting: '○', unready: '○', backoff: '↻',
   stopping: '⊘', stopped: '⊘', superseded: '–', empty: '–', inconclusive: '?',
 };
 
