@@ -79,6 +79,7 @@ Response Api::RunStats(const Request& request) {
       tests = {{"total", it->second.total},
                {"passed", it->second.passed},
                {"failed", it->second.failed},
+               {"flaky_failed", it->second.flaky_failed},
                {"skipped", it->second.skipped}};
     }
     list.push_back({{"id", run->id},

@@ -747,8 +747,9 @@ constexpr std::string_view kLastAttempt =
 Result<std::map<int64_t, Store::TestCounts>> Store::CountRunTests(int64_t first_id,
                                                                   int64_t last_id) {
   Result<Statement> query = db_->Prepare(fmt::format(
-      "SELECT j.run_id, t.status, count(*) FROM test_results t JOIN jobs j ON t.job_id = j.id "
-      "WHERE j.run_id BETWEEN ? AND ? AND {} GROUP BY j.run_id, t.status",
+      "SELECT j.run_id, t.status, t.known_flaky != '', count(*) FROM test_results t "
+      "JOIN jobs j ON t.job_id = j.id WHERE j.run_id BETWEEN ? AND ? AND {} "
+      "GROUP BY j.run_id, t.status, t.known_flaky != ''",
       kLastAttempt));
   if (!query) return std::unexpected(query.error());
   query->Bind(1, first_id).Bind(2, last_id);
@@ -759,10 +760,13 @@ Result<std::map<int64_t, Store::TestCounts>> Store::CountRunTests(int64_t first_
     if (!*row) return counts;
     TestCounts& run = counts[query->Int(0)];
     const std::string status = query->Text(1);
-    const int64_t n = query->Int(2);
+    const int64_t n = query->Int(3);
     run.total += n;
     if (status == "passed") run.passed += n;
-    if (status == "failed" || status == "error") run.failed += n;
+    if (status == "failed" || status == "error") {
+      run.failed += n;
+      if (query->Int(2) != 0) run.flaky_failed += n;
+    }
     if (status == "skipped") run.skipped += n;
   }
 }

@@ -79,6 +79,7 @@ class Store {
   // attempt of each job; runs without test results are absent.
   struct TestCounts {
     int64_t total = 0, passed = 0, failed = 0, skipped = 0;  // failed includes errors.
+    int64_t flaky_failed = 0;  // Of `failed`: failures of tests known to be flaky then.
   };
   Result<std::map<int64_t, TestCounts>> CountRunTests(int64_t first_id, int64_t last_id);
   // The verdicts of every test case in the last attempts of the jobs of the

@@ -171,8 +171,8 @@ test('the API routes behind the dashboard, and how its files are served', async 
     [['hello', 'main', 2, 'failed']]);
   const stats = await server.api('GET', '/stats/runs?limit=10');
   assert.deepEqual(stats.runs.map((r) => [r.id, r.status, r.tests]), [
-    [1, 'success', { total: 2, passed: 2, failed: 0, skipped: 0 }],
-    [2, 'failed', { total: 2, passed: 1, failed: 1, skipped: 0 }],
+    [1, 'success', { total: 2, passed: 2, failed: 0, flaky_failed: 0, skipped: 0 }],
+    [2, 'failed', { total: 2, passed: 1, failed: 1, flaky_failed: 0, skipped: 0 }],
   ]);
   assert.ok(stats.runs.every((r) => r.duration_ms >= 0 && r.created_at.endsWith('Z')));
   const history = await server.api('GET', '/runs/2/tests/history?limit=5');

@@ -64,6 +64,8 @@ expect_json "$BODY" "{t['name']: (t['status'], t['known_flaky'], t['flaky_eviden
 api_json "/api/v1/runs/2/tests/history?limit=5"
 expect_json "$BODY" "{t['name']: [(v['run_id'], v['status'], v['known_flaky']) for v in t['history']] for t in d['tests']}" \
   '{"test_flappy": [[2, "failed", true], [1, "passed", false]], "test_real": [[2, "failed", false], [1, "passed", false]]}'
+api_json "/api/v1/stats/runs?repo=flakes"
+expect_json "$BODY" "[(r['id'], r['tests']['failed'], r['tests']['flaky_failed']) for r in d['runs']]" '[[1, 0, 0], [2, 2, 1]]'
 expect_exit 0 tauon_remote show 2
 expect_contains "$OUT" "✗ tests.test_net::test_real: really broken"
 expect_contains "$OUT" "~ tests.test_net::test_flappy (known flaky: passed and failed on the same commit: run 1 (commit ${SHA1:0:12}))"

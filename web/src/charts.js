@@ -5,6 +5,7 @@ import uPlot from '/vendor/uplot.esm.js';
 
 const COLORS = {
   green: '#2da44e', red: '#cf222e', grey: '#8c959f', blue: '#0969da', orange: '#bc4c00', purple: '#8250df',
+  yellow: '#bf8700',
 };
 const SERIES_COLORS = [COLORS.blue, COLORS.orange, COLORS.purple, COLORS.green, COLORS.red, COLORS.grey];
 
@@ -43,7 +44,9 @@ export function testCountChart(container, runs) {
   const data = [
     tested.map((run) => Date.parse(run.created_at) / 1000),
     tested.map((run) => run.tests.passed),
-    tested.map((run) => run.tests.failed),
+    // Real failures and known-flaky ones apart (older servers send no flaky_failed).
+    tested.map((run) => run.tests.failed - (run.tests.flaky_failed || 0)),
+    tested.map((run) => run.tests.flaky_failed || 0),
     tested.map((run) => run.tests.skipped),
   ];
   const line = (label, stroke) => ({ label, stroke, width: 1.5, points: { show: true, size: 5 } });
@@ -52,7 +55,8 @@ export function testCountChart(container, runs) {
     height: 220,
     scales: { x: { time: true } },
     axes: [{}, { label: 'tests', size: 50 }],
-    series: [{}, line('passed', COLORS.green), line('failed', COLORS.red), line('skipped', COLORS.grey)],
+    series: [{}, line('passed', COLORS.green), line('failed', COLORS.red),
+      line('known flaky', COLORS.yellow), line('skipped', COLORS.grey)],
   }, data);
 }
 
