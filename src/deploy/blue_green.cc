@@ -13,7 +13,11 @@ namespace tauon::deploy {
 void Controller::StartPreview(Active& next) {
   const std::string& environment = next.release.environment;
   const spec::BlueGreenStrategy& blue_green = *next.settings.blue_green;
-  if (blue_green.preview && !previews_.contains(environment)) {
+  // Opened once per environment; again when the pipeline moves it to another port.
+  auto open = previews_.find(environment);
+  if (blue_green.preview &&
+      (open == previews_.end() ||
+       (blue_green.preview_port != 0 && open->second != blue_green.preview_port))) {
     Result<int> port = traffic_.Open(PreviewRouter(environment),
                                      fmt::format("{}:{}", listen_host_, blue_green.preview_port));
     if (!port) {
