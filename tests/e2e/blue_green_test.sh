@@ -11,24 +11,12 @@
 #   - a healthy version with auto_promote switches by itself once its
 #     analysis passed, and the old release stops after scale_down_delay.
 source "$(dirname "$0")/lib.sh"
+source "$E2E_DIR/deploy_lib.sh"
 
-make_repo "$E2E_TMP/clf"
-cp "$E2E_DIR/model_server.py" "$REPO/serve.py"
+model_repo
 PREVIEW_PORT=$(free_port)
-release() {  # release BEHAVIOUR AUTO_PROMOTE: commits a version and registers it
-  write "$REPO/.tauon.yml" <<EOF
-jobs:
-  train:
-    steps:
-      - run: mkdir -p out/model && echo "$1" > out/model/behaviour.txt
-    artifacts: [out/model/]
-model: { name: clf, path: out/model/ }
-deploy:
-  serve:
-    command: exec $PY serve.py
-    readiness: { http: /healthz, period: 100ms }
-  environments:
-    production:
+release() {  # release BEHAVIOUR AUTO_PROMOTE: a version for production (and qa)
+  release_model "$1" "    production:
       replicas: 2
       strategy:
         blue_green:
@@ -41,28 +29,20 @@ deploy:
             checks: [ error_rate == 0 ]
     qa:
       strategy:
-        blue_green: { preview: false }
-EOF
-  commit_all "model $1"
-  expect_exit 0 tauon run "$REPO"
+        blue_green: { preview: false }"
 }
 release ok true       # clf@1
 release ok false      # clf@2
 release errors true   # clf@3
 release ok true       # clf@4
 
-load() {  # load SECONDS NAME: bounded traffic to the environment in the background
-  "$PY" "$E2E_DIR/load.py" "$ENV_PORT" "$1" >"$E2E_TMP/$2.json" 2>&1 &
-  LOAD_PID=$!
-}
-# preview_load SECONDS NAME: the same, to the preview port (what a
+# preview_load SECONDS NAME: load, to the preview port (what a
 # pre-promotion check would send).
 preview_load() {
-  "$PY" "$E2E_DIR/load.py" "$PREVIEW_PORT" "$1" >"$E2E_TMP/$2.json" 2>&1 &
-  PREVIEW_LOAD_PID=$!
-}
-show_load() {
-  echo "load: $(jget "$E2E_TMP/$1.json" 'd["codes"], {m: sum(n for k, n in d["models"] if k == m) for m, _ in d["models"]}')"
+  local main=$LOAD_PID
+  load "$1" "$2" "$PREVIEW_PORT"
+  PREVIEW_LOAD_PID=$LOAD_PID
+  LOAD_PID=$main
 }
 environment_is() {  # environment_is EXPR VALUE
   api_json /api/v1/environments/production

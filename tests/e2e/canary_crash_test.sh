@@ -10,24 +10,12 @@
 #   - a canary that never becomes ready (readiness always 503) is rolled back
 #     by its progress deadline.
 source "$(dirname "$0")/lib.sh"
+source "$E2E_DIR/deploy_lib.sh"
 
-make_repo "$E2E_TMP/clf"
+model_repo
 # The model's behaviour.txt: "ok", "delay SECONDS" or "unready" (model_server.py).
-cp "$E2E_DIR/model_server.py" "$REPO/serve.py"
-release() {  # release BEHAVIOUR...: commits a version that behaves so and registers it
-  write "$REPO/.tauon.yml" <<EOF
-jobs:
-  train:
-    steps:
-      - run: mkdir -p out/model && echo "$*" > out/model/behaviour.txt
-    artifacts: [out/model/]
-model: { name: clf, path: out/model/ }
-deploy:
-  serve:
-    command: exec $PY serve.py
-    readiness: { http: /healthz, period: 100ms }
-  environments:
-    production:
+release() {  # release BEHAVIOUR...: a version that behaves so
+  release_model "$*" "    production:
       replicas: 2
       strategy:
         canary:
@@ -41,16 +29,13 @@ deploy:
           analysis:
             interval: 1s
             min_requests: 5
-            checks: [ "canary.latency_p95_ms <= stable.latency_p95_ms * 2" ]
+            checks: [ \"canary.latency_p95_ms <= stable.latency_p95_ms * 2\" ]
     ready:
       replicas: 1
       strategy:
         canary:
           steps: [ { weight: 50 } ]
-          progress_deadline: 3s
-EOF
-  commit_all "model $*"
-  expect_exit 0 tauon run "$REPO"
+          progress_deadline: 3s"
 }
 release ok          # clf@1
 release ok          # clf@2: a healthy canary, in progress when the server dies
@@ -58,12 +43,12 @@ release delay 0.02  # clf@3: a stable release answering in 20 ms
 release delay 0.1   # clf@4: 5x slower
 release unready     # clf@5: never ready
 
-# load PORT SECONDS FILE CONNECTIONS: GETs 127.0.0.1:PORT on CONNECTIONS
+# timed_load PORT SECONDS FILE CONNECTIONS: GETs 127.0.0.1:PORT on CONNECTIONS
 # keep-alive connections, in the background, until $E2E_TMP/stop-load exists
 # or SECONDS pass (bounded in requests too); FILE gets a line per response:
 # "TIME STATUS MODEL" (STATUS the exception's name when there was none, MODEL
 # "-" when the body names none). Sets LOAD_PID.
-load() {
+timed_load() {
   rm -f "$E2E_TMP/stop-load"
   "$PY" - "$1" "$2" "$3" "$4" "$E2E_TMP/stop-load" >"$3.err" 2>&1 <<'EOF' &
 import http.client, json, os, sys, threading, time
@@ -115,7 +100,7 @@ expect_exit 0 tauon_remote deploy production --model clf@1
 expect_contains "$OUT" "release 1 is live in production: clf@1"
 api_json /api/v1/environments/production
 ENV_PORT=$(jget "$BODY" 'd["port"]')
-load "$ENV_PORT" 60 "$E2E_TMP/load-crash.txt" 2
+timed_load "$ENV_PORT" 60 "$E2E_TMP/load-crash.txt" 2
 expect_exit 0 tauon_remote deploy production --model clf@2 --no-wait
 wait_for 20 "the canary to start" environment_is production 'd["phase"]' canary
 wait_for 20 "an analysis interval of the canary" environment_is production \
@@ -164,7 +149,7 @@ section "a canary 5x slower than its stable release is rolled back by a latency 
 expect_exit 0 tauon_remote deploy latency --model clf@3
 api_json /api/v1/environments/latency
 LAT_PORT=$(jget "$BODY" 'd["port"]')
-load "$LAT_PORT" 30 "$E2E_TMP/load-latency.txt" 3
+timed_load "$LAT_PORT" 30 "$E2E_TMP/load-latency.txt" 3
 expect_exit 1 tauon_remote deploy latency --model clf@4
 expect_contains "$ERR" "release 4 failed: analysis failed 1 interval in a row: canary.latency_p95_ms <= stable.latency_p95_ms * 2 ("
 stop_load
@@ -181,7 +166,7 @@ section "a canary that never becomes ready is rolled back by its progress deadli
 expect_exit 0 tauon_remote deploy ready --model clf@1
 api_json /api/v1/environments/ready
 READY_PORT=$(jget "$BODY" 'd["port"]')
-load "$READY_PORT" 30 "$E2E_TMP/load-ready.txt" 1
+timed_load "$READY_PORT" 30 "$E2E_TMP/load-ready.txt" 1
 expect_exit 1 tauon_remote deploy ready --model clf@5
 expect_contains "$ERR" "release 6 failed: not ready within the progress deadline (3s)"
 stop_load

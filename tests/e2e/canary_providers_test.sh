@@ -10,31 +10,12 @@
 # (c) the same command as a blue-green pre_promotion provider, through the
 #     preview router ($TAUON_PREVIEW_URL).
 source "$(dirname "$0")/lib.sh"
+source "$E2E_DIR/deploy_lib.sh"
 
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 [[ -x $PROMETHEUS ]] || die "$PROMETHEUS is missing: scripts/install-deps.sh installs Debian's prometheus"
 
-make_repo "$E2E_TMP/clf"
-write "$REPO/serve.py" <<'EOF'
-import http.server, json, os, urllib.parse
-behaviour = open(os.path.join(os.environ["TAUON_MODEL_DIR"], "behaviour.txt")).read().strip()
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        url = urllib.parse.urlparse(self.path)
-        x = int(urllib.parse.parse_qs(url.query).get("x", ["0"])[0])
-        label = (x + 1) % 2 if behaviour == "wrong" else x % 2
-        status = 500 if behaviour == "errors" and url.path != "/healthz" else 200
-        body = json.dumps({"model": os.environ["TAUON_MODEL"], "label": label}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-EOF
+model_repo
 # The model-quality signal: accuracy on a labelled sample sent to the canary.
 write "$REPO/evaluate.py" <<'EOF'
 import json, os, sys, urllib.request
@@ -49,54 +30,16 @@ for x in range(20):
 print(json.dumps({"accuracy": correct / 20, "sample": 20}))
 EOF
 
-# release BEHAVIOUR ANALYSIS: commits a version of clf whose canary analysis
-# is ANALYSIS (YAML lines, indented for `analysis:`) and registers it.
+# release BEHAVIOUR ANALYSIS: a version of clf whose canary analysis is
+# ANALYSIS (YAML lines, indented for `analysis:`).
 release() {
-  write "$REPO/.tauon.yml" <<EOF
-jobs:
-  train:
-    steps:
-      - run: mkdir -p out/model && echo $1 > out/model/behaviour.txt
-    artifacts: [out/model/]
-model: { name: clf, path: out/model/ }
-deploy:
-  serve:
-    command: exec $PY serve.py
-    readiness: { http: /healthz, period: 100ms }
-  environments:
-    production:
+  release_model "$1" "    production:
       strategy:
         canary:
           steps: [ { weight: 50, pause: 5s }, { weight: 80, pause: 2s } ]
           analysis:
             interval: 1s
-$2
-EOF
-  commit_all "model $1"
-  expect_exit 0 tauon run "$REPO"
-}
-
-# load SECONDS FILE: GETs the environment's router (bounded), in the
-# background; FILE gets {status: count}.
-load() {
-  "$PY" - "$ENV_PORT" "$1" >"$2" 2>&1 <<'EOF' &
-import http.client, sys, time
-port, end, codes = int(sys.argv[1]), time.time() + float(sys.argv[2]), {}
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-while time.time() < end and sum(codes.values()) < 20000:
-    try:
-        conn.request("GET", "/predict?x=1")
-        response = conn.getresponse()
-        response.read()
-        key = str(response.status)
-    except Exception as e:
-        key = type(e).__name__
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    codes[key] = codes.get(key, 0) + 1
-    time.sleep(0.005)
-print(" ".join(f"{k}={v}" for k, v in sorted(codes.items())))
-EOF
-  LOAD_PID=$!
+$2"
 }
 
 environment_is() {  # environment_is EXPR VALUE: the environment's EXPR prints VALUE
@@ -115,10 +58,10 @@ PROMETHEUS_ANALYSIS="            min_requests: 5
                   url: $PROM_URL
                   query: '$QUERY'
                   check: canary_5xx < 0.05"
-release good "$PROMETHEUS_ANALYSIS"    # clf@1
-release good "$PROMETHEUS_ANALYSIS"    # clf@2
+release ok "$PROMETHEUS_ANALYSIS"    # clf@1
+release ok "$PROMETHEUS_ANALYSIS"    # clf@2
 release errors "$PROMETHEUS_ANALYSIS"  # clf@3
-release good "$PROMETHEUS_ANALYSIS"    # clf@4
+release ok "$PROMETHEUS_ANALYSIS"    # clf@4
 
 start_server
 expect_exit 0 tauon_remote deploy production --model clf@1
@@ -145,11 +88,11 @@ prometheus_scrapes() {
 wait_for 30 "Prometheus to scrape the server" prometheus_scrapes
 
 section "(a) a healthy canary passes its Prometheus check"
-load 9 "$E2E_TMP/load1.txt"
+load 9 load1
 expect_exit 0 tauon_remote deploy production --model clf@2 --timeout 40s
 expect_contains "$OUT" "release 2 is live in production: clf@2"
 wait $LOAD_PID
-expect_match "$(cat "$E2E_TMP/load1.txt")" '^200=[0-9]+$' "every request answered 200"
+expect_json "$E2E_TMP/load1.json" 'list(d["codes"])' '["200"]'
 api_json /api/v1/environments/production
 # The intervals with Prometheus data pass; the query's value is recorded with each.
 expect_json "$BODY" 'any(a["verdict"] == "pass" for a in d["analysis"])' true
@@ -160,7 +103,7 @@ expect_json "$BODY" '[c["check"] for a in d["analysis"] if a["verdict"] == "pass
   '["canary_5xx < 0.05", "prometheus '"'"'canary_5xx'"'"'"]'
 
 section "(a) a canary answering 500s is rolled back on its Prometheus check"
-load 15 "$E2E_TMP/load2.txt"
+load 15 load2
 expect_exit 1 tauon_remote deploy production --model clf@3 --timeout 40s
 expect_contains "$ERR" "release 3 failed: analysis failed 1 interval in a row: canary_5xx < 0.05 (canary_5xx="
 kill "$LOAD_PID" 2>/dev/null
@@ -176,7 +119,7 @@ expect_contains "$OUT" "prometheus 'canary_5xx' [canary_5xx=" "status shows the 
 section "(a) Prometheus gone: the interval is inconclusive, saying why"
 kill -TERM "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
-load 9 "$E2E_TMP/load3.txt"
+load 9 load3
 expect_exit 0 tauon_remote deploy production --model clf@4 --timeout 40s
 wait $LOAD_PID
 api_json /api/v1/environments/production
@@ -188,7 +131,7 @@ COMMAND_ANALYSIS="            min_requests: 0
             checks: [ quality.accuracy >= 0.9 ]
             providers:
               - command: { name: quality, run: exec $PY evaluate.py, timeout: 5s }"
-release good "$COMMAND_ANALYSIS"   # clf@5
+release ok "$COMMAND_ANALYSIS"   # clf@5
 release wrong "$COMMAND_ANALYSIS"  # clf@6
 start_server
 expect_exit 0 tauon_remote deploy production --model clf@5 --timeout 40s
@@ -220,19 +163,7 @@ expect_exit 0 promtool check metrics <"$BODY"
 section "(c) a command provider in a blue-green pre_promotion, through TAUON_PREVIEW_URL"
 PREVIEW_PORT=$(free_port)
 blue_green_release() {  # blue_green_release BEHAVIOUR: a version for environment 'bluegreen'
-  write "$REPO/.tauon.yml" <<EOF
-jobs:
-  train:
-    steps:
-      - run: mkdir -p out/model && echo $1 > out/model/behaviour.txt
-    artifacts: [out/model/]
-model: { name: clf, path: out/model/ }
-deploy:
-  serve:
-    command: exec $PY serve.py
-    readiness: { http: /healthz, period: 100ms }
-  environments:
-    bluegreen:
+  release_model "$1" "    bluegreen:
       strategy:
         blue_green:
           preview_port: $PREVIEW_PORT
@@ -242,13 +173,10 @@ deploy:
             interval: 500ms
             checks: [ quality.accuracy >= 0.9 ]
             providers:
-              - command: { name: quality, run: exec $PY evaluate.py, timeout: 5s }
-EOF
-  commit_all "model $1 (blue-green)"
-  expect_exit 0 tauon run "$REPO"
+              - command: { name: quality, run: exec $PY evaluate.py, timeout: 5s }"
 }
-blue_green_release good   # clf@7
-blue_green_release good   # clf@8
+blue_green_release ok   # clf@7
+blue_green_release ok   # clf@8
 blue_green_release wrong  # clf@9
 expect_exit 0 tauon_remote deploy bluegreen --model clf@7 --timeout 40s
 expect_exit 0 tauon_remote deploy bluegreen --model clf@8 --timeout 40s

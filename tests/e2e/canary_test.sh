@@ -5,23 +5,11 @@
 # that crash-loops is rolled back; `tauon promote` moves a paused canary on
 # and `tauon abort` rolls one back. Every interval's analysis is recorded.
 source "$(dirname "$0")/lib.sh"
+source "$E2E_DIR/deploy_lib.sh"
 
-make_repo "$E2E_TMP/clf"
-cp "$E2E_DIR/model_server.py" "$REPO/serve.py"
-release() {  # release BEHAVIOUR SECOND_PAUSE: commits a version and registers it
-  write "$REPO/.tauon.yml" <<EOF
-jobs:
-  train:
-    steps:
-      - run: mkdir -p out/model && echo $1 > out/model/behaviour.txt
-    artifacts: [out/model/]
-model: { name: clf, path: out/model/ }
-deploy:
-  serve:
-    command: exec $PY serve.py
-    readiness: { http: /healthz, period: 100ms }
-  environments:
-    production:
+model_repo
+release() {  # release BEHAVIOUR SECOND_PAUSE: a version whose canary's second step has SECOND_PAUSE
+  release_model "$1" "    production:
       replicas: 2
       strategy:
         canary:
@@ -29,21 +17,13 @@ deploy:
           analysis:
             interval: 500ms
             min_requests: 5
-            checks: [ error_rate < 0.05 ]
-EOF
-  commit_all "model $1"
-  expect_exit 0 tauon run "$REPO"
+            checks: [ error_rate < 0.05 ]"
 }
 release ok ", pause: 1s"  # clf@1
 release ok ", pause: 1s"  # clf@2
 release errors ", pause: 1s"  # clf@3
 release crash ", pause: 1s"   # clf@4
 release ok ""              # clf@5: its last step waits for tauon promote
-
-load() {  # load SECONDS NAME: bounded traffic to the environment in the background
-  "$PY" "$E2E_DIR/load.py" "$ENV_PORT" "$1" >"$E2E_TMP/$2.json" 2>&1 &
-  LOAD_PID=$!
-}
 
 # A webhook receiver for the deploy notifications.
 write "$E2E_TMP/receiver.py" <<'PYEOF'

@@ -9,29 +9,14 @@
 #     deadline) are rolled back: all traffic on the stable release, which is
 #     back at full size.
 source "$(dirname "$0")/lib.sh"
+source "$E2E_DIR/deploy_lib.sh"
 
-make_repo "$E2E_TMP/clf"
-cp "$E2E_DIR/model_server.py" "$REPO/serve.py"
-release() {  # release BEHAVIOUR ROLLING: commits a version and registers it
-  write "$REPO/.tauon.yml" <<EOF
-jobs:
-  train:
-    steps:
-      - run: mkdir -p out/model && echo "$1" > out/model/behaviour.txt
-    artifacts: [out/model/]
-model: { name: clf, path: out/model/ }
-deploy:
-  serve:
-    command: exec $PY serve.py
-    readiness: { http: /healthz, period: 100ms }
-  environments:
-    staging:
+model_repo
+release() {  # release BEHAVIOUR ROLLING: a version whose staging rolls out with ROLLING
+  release_model "$1" "    staging:
       replicas: 3
       strategy:
-        rolling: $2
-EOF
-  commit_all "model $1"
-  expect_exit 0 tauon run "$REPO"
+        rolling: $2"
 }
 release ok "{ max_surge: 1, max_unavailable: 0 }"                          # clf@1
 release "slowstart 0.3" "{ max_surge: 1, max_unavailable: 0 }"             # clf@2
@@ -40,11 +25,6 @@ release crash "{ max_surge: 1, max_unavailable: 0 }"                       # clf
 release unready "{ max_surge: 1, max_unavailable: 0, progress_deadline: 3s }"  # clf@5
 release "slowstart 3" "{ max_surge: 1, max_unavailable: 0 }"               # clf@6
 
-# load SECONDS NAME: bounded traffic to the environment in the background.
-load() {
-  "$PY" "$E2E_DIR/load.py" "$ENV_PORT" "$1" >"$E2E_TMP/$2.json" 2>&1 &
-  LOAD_PID=$!
-}
 # sample SECONDS NAME: polls the environment every 50ms in the background;
 # NAME.json gets the most replicas in the rollout at once and the fewest
 # serving.
@@ -68,11 +48,6 @@ print(json.dumps({"most_running": most_running, "fewest_serving": fewest_serving
 EOF
   SAMPLE_PID=$!
 }
-# show_load NAME: the load's answers, and the requests each model answered.
-show_load() {
-  echo "load: $(jget "$E2E_TMP/$1.json" 'd["codes"], {m: sum(n for k, n in d["models"] if k == m) for m, _ in d["models"]}')"
-}
-
 start_server
 section "the first release has nothing to replace: it starts at full size"
 expect_exit 0 tauon_remote deploy staging --model clf@1
