@@ -4,23 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "history/test_support.h"
+
 #include "store/store.h"
 
 namespace tauon::history {
 namespace {
 
-TestExecution Exec(int64_t run, int attempt, const std::string& commit, const std::string& name,
-                   const std::string& status) {
-  TestExecution e;
-  e.run_id = run;
-  e.attempt = attempt;
-  e.commit = commit;
-  e.job = "test";
-  e.classname = "suite";
-  e.name = name;
-  e.status = status;
-  return e;
-}
+using test_support::Exec;
 
 TEST(FlakyDetectorTest, SameCommitFlipsAndMarkers) {
   FlakyDetector detector;

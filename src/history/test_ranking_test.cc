@@ -4,22 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "history/test_support.h"
+
 namespace tauon::history {
 namespace {
 
-TestExecution Exec(int64_t run, int attempt, const std::string& commit, const std::string& name,
-                   const std::string& status) {
-  TestExecution e;
-  e.run_id = run;
-  e.attempt = attempt;
-  e.commit = commit;
-  e.job = "test";
-  e.classname = "suite";
-  e.name = name;
-  e.status = status;
-  e.duration_ms = 100;
-  return e;
-}
+using test_support::Exec;
 
 const RankedTest& Find(const TestRanking& ranking, const std::string& id) {
   for (const RankedTest& t : ranking.tests) {
