@@ -3,7 +3,7 @@
 
 A `tauon serve` on loopback serves environment `production` with the canary
 strategy: one step at 10% of traffic, analysis every 1 s (`failure_limit: 1`,
-`error_rate < 0.05`). The model server is a tiny python3 HTTP server whose
+`error_rate < 0.05`). The model server is tests/e2e/model_server.py, whose
 behaviour comes from the model's files: version 1 answers 200, version 2
 answers 500 to every request but its health check. Version 1 goes live, then
 version 2 is deployed --repeat times under a constant bounded load
@@ -42,26 +42,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@tauon.invalid",
        "-c", "commit.gpgsign=false"]
 
-SERVE_PY = r'''
-import http.server, json, os
-behaviour = open(os.path.join(os.environ["TAUON_MODEL_DIR"], "behaviour.txt")).read().strip()
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Head and body are two writes: without this, Nagle holds the body back
-    # until the router's delayed ACK of the head (40 ms per request).
-    disable_nagle_algorithm = True
-    def do_GET(self):
-        status = 500 if behaviour == "errors" and self.path != "/healthz" else 200
-        body = json.dumps({"model": os.environ["TAUON_MODEL"]}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-'''
+# The replicas: the deploy tests' model server (version 1 "ok", version 2 "errors").
+MODEL_SERVER = os.path.join(ROOT, "tests", "e2e", "model_server.py")
 
 PIPELINE = '''jobs:
   train:
@@ -91,7 +73,7 @@ deploy:
 PROVIDERS = '''            providers:
               - command: {{ name: probe, run: sh probe.sh }}
 '''
-PROBE_SH = '''if grep -q good "$TAUON_MODEL_DIR/behaviour.txt"; then echo '{"ok": 1}'; else echo '{"ok": 0}'; fi
+PROBE_SH = '''if grep -qx ok "$TAUON_MODEL_DIR/behaviour.txt"; then echo '{"ok": 1}'; else echo '{"ok": 0}'; fi
 '''
 
 
@@ -189,11 +171,10 @@ class Bench:
 
     def start(self):
         subprocess.run(["git", "init", "-q", "-b", "main", self.repo], check=True)
-        with open(os.path.join(self.repo, "serve.py"), "w") as f:
-            f.write(SERVE_PY)
+        shutil.copy(MODEL_SERVER, os.path.join(self.repo, "serve.py"))
         with open(os.path.join(self.repo, "probe.sh"), "w") as f:
             f.write(PROBE_SH)
-        self.register("good")    # clf@1
+        self.register("ok")      # clf@1
         self.register("errors")  # clf@2
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
