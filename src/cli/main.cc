@@ -392,14 +392,19 @@ int main(int argc, char** argv) {
   deploy_cmd->add_option("--timeout", deploy_timeout,
                          "How long to wait for the release to serve (default: 5m)");
   deploy_cmd->add_flag("--json", deploy.json, "Print the environment as JSON at the end");
-  actions.emplace_back(deploy_cmd, [&] {
-    tauon::Result<tauon::Duration> timeout = tauon::ParseDuration(deploy_timeout);
+  // --timeout of deploy and promote: false (a usage error, said) when malformed.
+  auto parse_timeout = [&](const std::string& text, tauon::Duration& out) {
+    tauon::Result<tauon::Duration> timeout = tauon::ParseDuration(text);
     if (!timeout || timeout->count() <= 0) {
-      fmt::print(stderr, "tauon: error: invalid --timeout '{}' (e.g. 30s, 5m)\n", deploy_timeout);
+      fmt::print(stderr, "tauon: error: invalid --timeout '{}' (e.g. 30s, 5m)\n", text);
       exit_code = kExitUsage;
-      return;
+      return false;
     }
-    deploy.timeout = *timeout;
+    out = *timeout;
+    return true;
+  };
+  actions.emplace_back(deploy_cmd, [&] {
+    if (!parse_timeout(deploy_timeout, deploy.timeout)) return;
     deploy.wait = !deploy_no_wait;
     remote([&](const tauon::cli::Remote& r) { return tauon::cli::DeployCommand(r, deploy); });
   });
@@ -421,13 +426,7 @@ int main(int argc, char** argv) {
           ->capture_default_str();
     }
     actions.emplace_back(command, [&, action = std::string(name)] {
-      tauon::Result<tauon::Duration> timeout = tauon::ParseDuration(rollout_timeout);
-      if (!timeout || timeout->count() <= 0) {
-        fmt::print(stderr, "tauon: error: invalid --timeout '{}' (e.g. 30s, 5m)\n", rollout_timeout);
-        exit_code = kExitUsage;
-        return;
-      }
-      rollout.timeout = *timeout;
+      if (!parse_timeout(rollout_timeout, rollout.timeout)) return;
       remote([&](const tauon::cli::Remote& r) {
         return tauon::cli::RolloutCommand(r, action, rollout);
       });
