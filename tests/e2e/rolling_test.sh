@@ -32,7 +32,7 @@ sample() {
   "$PY" - "$SERVER_URL" "$TOKEN" "$1" >"$E2E_TMP/$2.json" 2>&1 <<'EOF' &
 import json, sys, time, urllib.request
 url, token, end = sys.argv[1], sys.argv[2], time.time() + float(sys.argv[3])
-most_running, fewest_serving = 0, 1000
+most_running, fewest_serving, samples = 0, 1000, 0
 while time.time() < end:
     request = urllib.request.Request(url + "/api/v1/environments/staging",
                                      headers={"Authorization": "Bearer " + token})
@@ -43,8 +43,10 @@ while time.time() < end:
     serving = [r for r in replicas if r["serving"]]
     most_running = max(most_running, len(running))
     fewest_serving = min(fewest_serving, len(serving))
+    samples += 1
     time.sleep(0.05)
-print(json.dumps({"most_running": most_running, "fewest_serving": fewest_serving}))
+print(json.dumps({"most_running": most_running, "fewest_serving": fewest_serving,
+                  "samples": samples}))
 EOF
   SAMPLE_PID=$!
 }
@@ -71,7 +73,8 @@ expect_json "$E2E_TMP/load1.json" 'list(d["codes"])' '["200"]'
 expect_json "$E2E_TMP/load1.json" 'd["models"][0][0], d["models"][-1][0]' '["clf@1", "clf@2"]'
 expect_json "$E2E_TMP/load1.json" \
   'all(m == "clf@2" for m, n in d["models"][[i for i, r in enumerate(d["models"]) if r[0] == "clf@1"][-1] + 1:])' true
-expect_json "$E2E_TMP/sample1.json" 'd["most_running"] <= 4, d["fewest_serving"] >= 3' '[true, true]'
+expect_json "$E2E_TMP/sample1.json" 'd["most_running"] <= 4, d["fewest_serving"] >= 3, d["samples"] >= 20' \
+  '[true, true, true]'
 api_json /api/v1/environments/staging
 expect_json "$BODY" '[e["why"] for e in d["events"] if e["what"] == "rolling" and e["release"] == 2][::-1]' \
   '["clf@2: replacing the replicas one by one (max_surge 1, max_unavailable 0)", "clf@2: 1 of 3 new replicas ready; r1 of release 1 leaving (2 left)", "clf@2: 2 of 3 new replicas ready; r2 of release 1 leaving (1 left)", "clf@2: 3 of 3 new replicas ready; r3 of release 1 leaving (0 left)"]'
