@@ -175,7 +175,8 @@ json FlakyEvidenceJson(const history::FlakyEvidence& evidence) {
   return {{"reason", evidence.reason}, {"runs", evidence.runs}, {"commits", evidence.commits}};
 }
 
-json FlakyTestsJson(const std::string& repo, const std::vector<history::FlakyTest>& tests) {
+json FlakyTestsJson(const std::string& repo, const std::vector<std::string>& jobs,
+                    const std::vector<history::FlakyTest>& tests) {
   json list = json::array();
   for (const history::FlakyTest& test : tests) {
     list.push_back({{"job", test.job},
@@ -188,7 +189,27 @@ json FlakyTestsJson(const std::string& repo, const std::vector<history::FlakyTes
                     {"last_run", test.last_run},
                     {"last_status", test.last_status}});
   }
-  return {{"repo", repo}, {"tests", list}};
+  return {{"repo", repo}, {"jobs", jobs}, {"tests", list}};
+}
+
+json TestRankingJson(const std::string& repo, const std::vector<history::JobRanking>& jobs) {
+  json out = {{"repo", repo}, {"jobs", json::array()}};
+  for (const history::JobRanking& job : jobs) {
+    json tests = json::array();
+    for (const history::RankedTest& test : job.ranking.tests) {
+      tests.push_back({{"rank", tests.size() + 1},
+                       {"id", test.id},
+                       {"score", test.score},
+                       {"runs", test.record.runs},
+                       {"failures", test.record.failures},
+                       {"last_failed", (test.record.recent & 1) != 0},
+                       {"mean_duration_ms", static_cast<int64_t>(test.mean_duration_ms)},
+                       {"reasons", test.reasons},
+                       {"flaky", test.flaky ? FlakyEvidenceJson(*test.flaky) : json()}});
+    }
+    out["jobs"].push_back({{"job", job.job}, {"runs", job.ranking.cycles}, {"tests", tests}});
+  }
+  return out;
 }
 
 json ModelVersionJson(const store::ModelVersionRecord& version,

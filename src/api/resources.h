@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "history/flaky.h"
+#include "history/test_ranking.h"
 #include "store/store.h"
 
 namespace tauon::api {
@@ -29,10 +30,18 @@ Result<nlohmann::json> RunJson(store::Store& store, int64_t run_id);
 nlohmann::json FlakyEvidenceJson(const history::FlakyEvidence& evidence);
 
 // A repository's flaky tests (`GET /api/v1/repos/{name}/flaky-tests`, `tauon
-// tests flaky --json`): {"repo", "tests": [{"job", "id", "classname", "name",
-// "flaky", "executions", "failures", "last_run", "last_status"}]}.
-nlohmann::json FlakyTestsJson(const std::string& repo,
+// tests flaky --json`): {"repo", "jobs": [the jobs with test results], "tests":
+// [{"job", "id", "classname", "name", "flaky", "executions", "failures",
+// "last_run", "last_status"}]}.
+nlohmann::json FlakyTestsJson(const std::string& repo, const std::vector<std::string>& jobs,
                               const std::vector<history::FlakyTest>& tests);
+
+// A repository's tests, most likely to fail first (`GET
+// /api/v1/repos/{name}/test-ranking`, `tauon tests rank --json`): {"repo",
+// "jobs": [{"job", "runs", "tests": [{"rank", "id", "score", "runs",
+// "failures", "last_failed", "mean_duration_ms", "reasons", "flaky"}]}]}.
+nlohmann::json TestRankingJson(const std::string& repo,
+                               const std::vector<history::JobRanking>& jobs);
 
 // A model version: name, version, digest, commit, run_id, metrics{} (per
 // job), params{}, files[], aliases[] (of those in `aliases` on it), ...

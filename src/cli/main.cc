@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
   std::string server_url;
   app.add_option("--server", server_url,
                  "The tauon server for remote commands (default: $TAUON_SERVER, else "
-                 "http://127.0.0.1:8080); runs, show and logs read it instead of --data-dir");
+                 "http://127.0.0.1:8080); runs, show, logs and tests rank|flaky read it instead "
+                 "of --data-dir");
   int exit_code = 0;
   // The command that was given runs after parsing, so that stray arguments
   // are refused before anything happens.
@@ -533,8 +534,20 @@ int main(int argc, char** argv) {
       ->required();
   tests_rank->add_option("--job", rank_job, "Only this job");
   tests_rank->add_flag("--json", rank_json, "Print JSON");
+  // rank and flaky read a server's history when one is named.
+  auto tests_source = [&](auto&& command) {
+    if (!use_server()) {
+      exit_code = command(tauon::cli::TestsSource{data_dir, std::nullopt});
+      return;
+    }
+    remote([&](const tauon::cli::Remote& r) {
+      return command(tauon::cli::TestsSource{data_dir, r});
+    });
+  };
   actions.emplace_back(tests_rank, [&] {
-    exit_code = tauon::cli::TestsRankCommand(data_dir, rank_repo, rank_job, rank_json);
+    tests_source([&](const tauon::cli::TestsSource& source) {
+      return tauon::cli::TestsRankCommand(source, rank_repo, rank_job, rank_json);
+    });
   });
   std::string flaky_repo;
   bool flaky_json = false;
@@ -545,7 +558,9 @@ int main(int argc, char** argv) {
       ->required();
   tests_flaky->add_flag("--json", flaky_json, "Print JSON");
   actions.emplace_back(tests_flaky, [&] {
-    exit_code = tauon::cli::TestsFlakyCommand(data_dir, flaky_repo, flaky_json);
+    tests_source([&](const tauon::cli::TestsSource& source) {
+      return tauon::cli::TestsFlakyCommand(source, flaky_repo, flaky_json);
+    });
   });
 
   try {

@@ -2,17 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "api/resources.h"
 #include "cli/commands.h"
+#include "cli/remote.h"
 #include "history/changed_files.h"
 #include "history/history_file.h"
 #include "history/replay.h"
 #include "history/test_history.h"
 #include "history/test_ranking.h"
+#include "http/http.h"
 #include "runs/layout.h"
 #include "scm/git.h"
 #include "store/store.h"
@@ -55,10 +55,11 @@ int TestsReplayCommand(const std::filesystem::path& file, bool as_json) {
     fmt::print("{}\n", api::ToJsonText(out));
     return kExitOk;
   }
-  fmt::print("# {}: {} cycles, {} executions, {} tests; mean APFD over {} failing cycles, "
-             "then over {} non-trivial ones (more than one test, not all failing)\n",
-             file.string(), result.cycles, result.executions, result.tests, result.failing_cycles,
-             result.nontrivial_cycles);
+  fmt::print(
+      "# {}: {} cycles, {} executions, {} tests; mean APFD over {} failing cycles, "
+      "then over {} non-trivial ones (more than one test, not all failing)\n",
+      file.string(), result.cycles, result.executions, result.tests, result.failing_cycles,
+      result.nontrivial_cycles);
   for (const history::MethodResult& m : result.methods) {
     fmt::print("{:<16} {:.4f} {:.4f}\n", m.name, m.apfd_failing, m.apfd_nontrivial);
   }
@@ -67,18 +68,7 @@ int TestsReplayCommand(const std::filesystem::path& file, bool as_json) {
 
 namespace {
 
-nlohmann::json RankedJson(const history::RankedTest& test, size_t rank) {
-  nlohmann::json flaky = test.flaky ? api::FlakyEvidenceJson(*test.flaky) : nlohmann::json();
-  return {{"rank", rank},
-          {"id", test.id},
-          {"score", test.score},
-          {"runs", test.record.runs},
-          {"failures", test.record.failures},
-          {"last_failed", (test.record.recent & 1) != 0},
-          {"mean_duration_ms", static_cast<int64_t>(test.mean_duration_ms)},
-          {"reasons", test.reasons},
-          {"flaky", flaky}};
-}
+using nlohmann::json;
 
 // A repository named on the command line: a directory stands for its name.
 std::string RepoName(const std::string& arg) {
@@ -88,129 +78,122 @@ std::string RepoName(const std::string& arg) {
   return dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
 }
 
-}  // namespace
-
-int TestsRankCommand(const std::filesystem::path& data_dir, const std::string& repo_arg,
-                     const std::string& job, bool as_json) {
-  std::string repo = RepoName(repo_arg);
-  std::error_code ec;
-  // For a directory: the tests that its HEAD commit changed count as suspect.
-  std::vector<std::string> changed_now;
-  if (std::filesystem::is_directory(repo_arg, ec)) {
-    std::filesystem::path dir =
-        std::filesystem::weakly_canonical(std::filesystem::absolute(repo_arg));
-    if (auto git = scm::GitRepository::Open(dir); git) {
-      if (auto head = (*git)->Resolve(""); head && !head->sha.empty()) {
-        if (auto changed = history::ChangedFiles(**git, head->sha)) changed_now = std::move(*changed);
-      }
-    }
-  }
+// The store of a local data directory, for reading.
+Result<std::unique_ptr<store::Store>> OpenStore(const std::filesystem::path& data_dir) {
   runs::DataLayout layout(data_dir);
   if (!std::filesystem::exists(layout.database())) {
-    fmt::print(stderr, "tauon: error: no runs recorded in {}\n", data_dir.string());
-    return kExitFailed;
+    return Fail("no runs recorded in {}", data_dir.string());
   }
-  Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout.database());
-  if (!store) {
-    fmt::print(stderr, "tauon: error: {}\n", store.error().message);
-    return kExitFailed;
+  return store::Store::Open(layout.database());
+}
+
+// The files the HEAD commit of `dir` changed, if it is a git repository.
+std::vector<std::string> ChangedAtHead(const std::string& dir_arg) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir_arg, ec)) return {};
+  std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(dir_arg));
+  Result<std::unique_ptr<scm::GitRepository>> git = scm::GitRepository::Open(dir);
+  if (!git) return {};
+  auto head = (*git)->Resolve("");
+  if (!head || head->sha.empty()) return {};
+  Result<std::vector<std::string>> changed = history::ChangedFiles(**git, head->sha);
+  return changed ? std::move(*changed) : std::vector<std::string>{};
+}
+
+// The ranking document (api::TestRankingJson), from the server or the store.
+Result<json> RankingDocument(const TestsSource& source, const std::string& repo_arg,
+                             const std::string& job) {
+  std::string repo = RepoName(repo_arg);
+  if (source.remote) {
+    std::string path = "/api/v1/repos/" + http::PercentEncode(repo) + "/test-ranking";
+    if (!job.empty()) path += "?job=" + http::PercentEncode(job);
+    return CallApi(*source.remote, "GET", path);
   }
+  Result<std::unique_ptr<store::Store>> store = OpenStore(source.data_dir);
+  if (!store) return std::unexpected(store.error());
+  // For a directory: the files its HEAD commit changed make their tests suspect.
+  Result<history::RepoTestRanking> ranking =
+      history::RankRepoTests((*store)->database(), repo, job, ChangedAtHead(repo_arg));
+  if (!ranking) return std::unexpected(ranking.error());
+  if (!ranking->problem.empty()) return std::unexpected(Error{ranking->problem});
+  return api::TestRankingJson(repo, ranking->jobs);
+}
+
+// The flaky-tests document (api::FlakyTestsJson), from the server or the store.
+Result<json> FlakyDocument(const TestsSource& source, const std::string& repo_arg) {
+  std::string repo = RepoName(repo_arg);
+  if (source.remote) {
+    return CallApi(*source.remote, "GET",
+                   "/api/v1/repos/" + http::PercentEncode(repo) + "/flaky-tests");
+  }
+  Result<std::unique_ptr<store::Store>> store = OpenStore(source.data_dir);
+  if (!store) return std::unexpected(store.error());
   Result<std::vector<std::string>> jobs = history::JobsWithTests((*store)->database(), repo);
-  if (!jobs) {
-    fmt::print(stderr, "tauon: error: {}\n", jobs.error().message);
-    return kExitFailed;
+  if (!jobs) return std::unexpected(jobs.error());
+  Result<std::vector<history::FlakyTest>> flaky =
+      history::FlakyTestsOfRepo((*store)->database(), repo);
+  if (!flaky) return std::unexpected(flaky.error());
+  return api::FlakyTestsJson(repo, *jobs, *flaky);
+}
+
+std::string DescribeFlaky(const json& evidence) {
+  return history::DescribeFlaky({evidence.at("reason").get<std::string>(),
+                                 evidence.at("runs").get<std::vector<int64_t>>(),
+                                 evidence.at("commits").get<std::vector<std::string>>()});
+}
+
+}  // namespace
+
+int TestsRankCommand(const TestsSource& source, const std::string& repo, const std::string& job,
+                     bool as_json) {
+  Result<json> doc = RankingDocument(source, repo, job);
+  if (!doc) return Failed(kExitFailed, "{}", doc.error().message);
+  if (as_json) {
+    fmt::print("{}\n", api::ToJsonText(*doc));
+    return kExitOk;
   }
-  if (jobs->empty()) {
-    fmt::print(stderr, "tauon: error: no test results recorded for repository '{}' (a job with "
-                       "'reports: junit:' records them)\n", repo);
-    return kExitFailed;
-  }
-  if (!job.empty()) {
-    if (std::find(jobs->begin(), jobs->end(), job) == jobs->end()) {
-      std::optional<std::string> close = SuggestClosest(job, *jobs);
-      fmt::print(stderr, "tauon: error: no test results for job '{}' of '{}'{} (jobs with tests: {})\n",
-                 job, repo, close ? fmt::format(" (did you mean '{}'?)", *close) : "",
-                 Join(*jobs, ", "));
-      return kExitFailed;
-    }
-    *jobs = {job};
-  }
-  nlohmann::json out = {{"repo", repo}, {"jobs", nlohmann::json::array()}};
-  for (const std::string& name : *jobs) {
-    Result<std::vector<history::TestExecution>> past =
-        history::LoadTestHistory((*store)->database(), {repo, name, std::nullopt});
-    if (!past) {
-      fmt::print(stderr, "tauon: error: {}\n", past.error().message);
-      return kExitFailed;
-    }
-    history::Changes changes;
-    if (auto by_run = history::ChangedFilesOfRuns((*store)->database(), repo)) {
-      changes.by_run = std::move(*by_run);
-    }
-    changes.now = changed_now;
-    history::TestRanking ranking = history::RankTests(*past, changes);
-    if (as_json) {
-      nlohmann::json tests = nlohmann::json::array();
-      for (size_t i = 0; i < ranking.tests.size(); ++i) {
-        tests.push_back(RankedJson(ranking.tests[i], i + 1));
-      }
-      out["jobs"].push_back({{"job", name}, {"runs", ranking.cycles}, {"tests", tests}});
-      continue;
-    }
-    fmt::print("{}: {} tests, from {} run{} (attempts counted apart)\n", name,
-               ranking.tests.size(), ranking.cycles, ranking.cycles == 1 ? "" : "s");
-    for (size_t i = 0; i < ranking.tests.size(); ++i) {
-      const history::RankedTest& test = ranking.tests[i];
-      fmt::print("{:>4}  {:<48} {:>7.3f}  {}\n", i + 1, test.id, test.score,
-                 Join(test.reasons, "; "));
+  for (const json& ranked : (*doc)["jobs"]) {
+    int runs = ranked["runs"].get<int>();
+    fmt::print("{}: {} tests, from {} run{} (attempts counted apart)\n",
+               ranked["job"].get<std::string>(), ranked["tests"].size(), runs,
+               runs == 1 ? "" : "s");
+    for (const json& test : ranked["tests"]) {
+      fmt::print("{:>4}  {:<48} {:>7.3f}  {}\n", test["rank"].get<int>(),
+                 test["id"].get<std::string>(), test["score"].get<double>(),
+                 Join(test["reasons"].get<std::vector<std::string>>(), "; "));
     }
   }
-  if (as_json) fmt::print("{}\n", api::ToJsonText(out));
   return kExitOk;
 }
 
-int TestsFlakyCommand(const std::filesystem::path& data_dir, const std::string& repo_arg,
-                      bool as_json) {
-  std::string repo = RepoName(repo_arg);
-  runs::DataLayout layout(data_dir);
-  if (!std::filesystem::exists(layout.database())) {
-    fmt::print(stderr, "tauon: error: no runs recorded in {}\n", data_dir.string());
-    return kExitFailed;
-  }
-  Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout.database());
-  Result<std::vector<std::string>> jobs =
-      store ? history::JobsWithTests((*store)->database(), repo) : std::unexpected(store.error());
-  if (!jobs) {
-    fmt::print(stderr, "tauon: error: {}\n", jobs.error().message);
-    return kExitFailed;
-  }
-  if (jobs->empty()) {
-    fmt::print(stderr,
-               "tauon: error: no test results recorded for repository '{}' (a job with "
-               "'reports: junit:' records them)\n",
-               repo);
-    return kExitFailed;
-  }
-  Result<std::vector<history::FlakyTest>> flaky =
-      history::FlakyTestsOfRepo((*store)->database(), repo);
-  if (!flaky) {
-    fmt::print(stderr, "tauon: error: {}\n", flaky.error().message);
-    return kExitFailed;
+int TestsFlakyCommand(const TestsSource& source, const std::string& repo_arg, bool as_json) {
+  Result<json> doc = FlakyDocument(source, repo_arg);
+  if (!doc) return Failed(kExitFailed, "{}", doc.error().message);
+  std::string repo = (*doc)["repo"].get<std::string>();
+  size_t jobs = (*doc)["jobs"].size();
+  if (jobs == 0) {
+    return Failed(kExitFailed,
+                  "no test results recorded for repository '{}' (a job with 'reports: junit:' "
+                  "records them)",
+                  repo);
   }
   if (as_json) {
-    fmt::print("{}\n", api::ToJsonText(api::FlakyTestsJson(repo, *flaky)));
+    fmt::print("{}\n", api::ToJsonText(*doc));
     return kExitOk;
   }
-  if (flaky->empty()) {
-    fmt::print("{}: no flaky test in the history of {} job{} with tests\n", repo, jobs->size(),
-               jobs->size() == 1 ? "" : "s");
+  const json& tests = (*doc)["tests"];
+  if (tests.empty()) {
+    fmt::print("{}: no flaky test in the history of {} job{} with tests\n", repo, jobs,
+               jobs == 1 ? "" : "s");
     return kExitOk;
   }
-  fmt::print("{}: {} flaky test{}\n", repo, flaky->size(), flaky->size() == 1 ? "" : "s");
-  for (const history::FlakyTest& test : *flaky) {
-    fmt::print("  {}  {}  failed {} of {}; last {} in run {}\n    {}\n", test.job, test.id,
-               test.failures, test.executions, test.last_status, test.last_run,
-               history::DescribeFlaky(test.evidence));
+  fmt::print("{}: {} flaky test{}\n", repo, tests.size(), tests.size() == 1 ? "" : "s");
+  for (const json& test : tests) {
+    fmt::print("  {}  {}  failed {} of {}; last {} in run {}\n    {}\n",
+               test["job"].get<std::string>(), test["id"].get<std::string>(),
+               test["failures"].get<int>(), test["executions"].get<int>(),
+               test["last_status"].get<std::string>(), test["last_run"].get<int64_t>(),
+               DescribeFlaky(test["flaky"]));
   }
   return kExitOk;
 }

@@ -9,6 +9,7 @@
 
 #include "history/changed_files.h"
 #include "history/ensemble.h"
+#include "util/strings.h"
 
 namespace tauon::history {
 namespace {
@@ -102,6 +103,43 @@ TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& 
   }
   std::stable_sort(out.tests.begin(), out.tests.end(),
                    [](const RankedTest& a, const RankedTest& b) { return a.score > b.score; });
+  return out;
+}
+
+Result<RepoTestRanking> RankRepoTests(store::Database& db, const std::string& repo,
+                                      const std::string& job,
+                                      const std::vector<std::string>& changed_now) {
+  RepoTestRanking out;
+  Result<std::vector<std::string>> jobs = JobsWithTests(db, repo);
+  if (!jobs) return std::unexpected(jobs.error());
+  out.jobs_with_tests = std::move(*jobs);
+  if (out.jobs_with_tests.empty()) {
+    out.problem = fmt::format(
+        "no test results recorded for repository '{}' (a job with 'reports: junit:' records them)",
+        repo);
+    return out;
+  }
+  std::vector<std::string> wanted = out.jobs_with_tests;
+  if (!job.empty()) {
+    if (std::find(wanted.begin(), wanted.end(), job) == wanted.end()) {
+      std::optional<std::string> close = SuggestClosest(job, wanted);
+      out.problem = fmt::format("no test results for job '{}' of '{}'{} (jobs with tests: {})", job,
+                                repo, close ? fmt::format(" (did you mean '{}'?)", *close) : "",
+                                Join(wanted, ", "));
+      return out;
+    }
+    wanted = {job};
+  }
+  Changes changes;
+  Result<std::map<int64_t, std::vector<std::string>>> by_run = ChangedFilesOfRuns(db, repo);
+  if (!by_run) return std::unexpected(by_run.error());
+  changes.by_run = std::move(*by_run);
+  changes.now = changed_now;
+  for (const std::string& name : wanted) {
+    Result<std::vector<TestExecution>> past = LoadTestHistory(db, {repo, name, std::nullopt});
+    if (!past) return std::unexpected(past.error());
+    out.jobs.push_back({name, RankTests(*past, changes)});
+  }
   return out;
 }
 

@@ -13,6 +13,8 @@
 #include "history/flaky.h"
 #include "history/test_history.h"
 #include "history/test_record.h"
+#include "store/sqlite.h"
+#include "util/error.h"
 
 namespace tauon::history {
 
@@ -26,17 +28,38 @@ struct RankedTest {
 };
 
 struct TestRanking {
-  int cycles = 0;  // (run, attempt) pairs of the job with results.
+  int cycles = 0;                 // (run, attempt) pairs of the job with results.
   std::vector<RankedTest> tests;  // Most likely to fail first; ties by id.
 };
 
 // What the commits changed, when known (history/changed_files.h).
 struct Changes {
   std::map<int64_t, std::vector<std::string>> by_run;  // Each run's changed files.
-  std::vector<std::string> now;                          // The coming run's.
+  std::vector<std::string> now;                        // The coming run's.
 };
 
 // Skipped results are left out. `history` in time order, one job.
 TestRanking RankTests(const std::vector<TestExecution>& history, const Changes& changes = {});
+
+struct JobRanking {
+  std::string job;
+  TestRanking ranking;
+};
+
+struct RepoTestRanking {
+  std::vector<std::string> jobs_with_tests;  // All of the repository's.
+  std::vector<JobRanking> jobs;              // Those asked for.
+  // Why nothing was ranked, for the user ("no test results recorded for
+  // repository 'x' (...)", "no test results for job 'tset' of 'x' (did you
+  // mean 'test'?) (jobs with tests: test)"); empty when ranked.
+  std::string problem;
+};
+
+// Ranks the tests of each of `repo`'s jobs with test results, or of `job`
+// alone when not empty. `changed_now`: the files the coming run's commit
+// changes (none when unknown). Fails only when the store cannot be read.
+Result<RepoTestRanking> RankRepoTests(store::Database& db, const std::string& repo,
+                                      const std::string& job,
+                                      const std::vector<std::string>& changed_now);
 
 }  // namespace tauon::history

@@ -135,6 +135,7 @@ void Api::Register(http::Server& server) {
   server.Route("POST", "/api/v1/repos", Authenticated(&Api::AddRepo));
   server.Route("DELETE", "/api/v1/repos/{name}", Authenticated(&Api::RemoveRepo));
   server.Route("GET", "/api/v1/repos/{name}/flaky-tests", Authenticated(&Api::FlakyTests));
+  server.Route("GET", "/api/v1/repos/{name}/test-ranking", Authenticated(&Api::TestRanking));
   server.Route("GET", "/api/v1/runs", Authenticated(&Api::Runs));
   server.Route("POST", "/api/v1/runs", Authenticated(&Api::Trigger));
   server.Route("GET", "/api/v1/runs/{id}", Authenticated(&Api::Run));

@@ -51,6 +51,7 @@ class Api {
   http::Response RunStats(const http::Request& request);
   http::Response TestHistory(const http::Request& request);
   http::Response FlakyTests(const http::Request& request);
+  http::Response TestRanking(const http::Request& request);
 
   // The store of the server thread, opened on first use.
   Result<store::Store*> Store();

@@ -1,13 +1,15 @@
-// The read-only API routes the dashboard needs beyond the CLI's: the latest
-// run of every branch, run durations with test counts for charts, the recent
-// verdicts of a run's tests, and a repository's flaky tests. Reference:
-// docs/api.md, "Dashboard queries".
+// The read-only API routes of the dashboard and `tauon tests`: the latest run
+// of every branch, run durations with test counts for charts, the recent
+// verdicts of a run's tests, a repository's flaky tests and its tests'
+// ranking. Reference: docs/api.md, "Dashboard queries".
 #include <algorithm>
 #include <map>
 #include <tuple>
 
 #include "api/resources.h"
 #include "history/flaky.h"
+#include "history/test_history.h"
+#include "history/test_ranking.h"
 #include "server/api.h"
 
 namespace tauon::server {
@@ -144,24 +146,48 @@ Response Api::TestHistory(const Request& request) {
   return Response::Json(200, {{"runs", run_ids}, {"tests", tests}});
 }
 
+namespace {
+
+// Fails with a 404 unless `repo` is watched or has runs (`tauon run` records
+// runs of repositories the server does not watch).
+std::optional<Response> UnknownRepo(store::Store& store, const std::string& repo) {
+  store::RunFilter filter;
+  filter.repo = repo;
+  filter.limit = 1;
+  Result<std::vector<store::RunRecord>> runs = store.ListRuns(filter);
+  Result<std::vector<store::RepoRecord>> repos = store.ListRepos();
+  if (!runs || !repos) return Response::Error(500, "cannot read the repositories");
+  bool known = !runs->empty() || std::any_of(repos->begin(), repos->end(),
+                                             [&](const auto& r) { return r.name == repo; });
+  if (known) return std::nullopt;
+  return Response::Error(404, fmt::format("no repository named '{}'", repo));
+}
+
+}  // namespace
+
 Response Api::FlakyTests(const Request& request) {
   const std::string& repo = request.params.at("name");
   Result<store::Store*> store = Store();
   if (!store) return Response::Error(500, store.error().message);
-  // A watched repository, or one that only `tauon run` recorded runs of.
-  store::RunFilter filter;
-  filter.repo = repo;
-  filter.limit = 1;
-  Result<std::vector<store::RunRecord>> runs = (*store)->ListRuns(filter);
-  Result<std::vector<store::RepoRecord>> repos = (*store)->ListRepos();
-  if (!runs || !repos) return Response::Error(500, "cannot read the repositories");
-  bool known = !runs->empty() || std::any_of(repos->begin(), repos->end(),
-                                             [&](const auto& r) { return r.name == repo; });
-  if (!known) return Response::Error(404, fmt::format("no repository named '{}'", repo));
+  if (std::optional<Response> unknown = UnknownRepo(**store, repo)) return *unknown;
+  Result<std::vector<std::string>> jobs = history::JobsWithTests((*store)->database(), repo);
+  if (!jobs) return Response::Error(500, jobs.error().message);
   Result<std::vector<history::FlakyTest>> flaky =
       history::FlakyTestsOfRepo((*store)->database(), repo);
   if (!flaky) return Response::Error(500, flaky.error().message);
-  return Response::Json(200, api::FlakyTestsJson(repo, *flaky));
+  return Response::Json(200, api::FlakyTestsJson(repo, *jobs, *flaky));
+}
+
+Response Api::TestRanking(const Request& request) {
+  const std::string& repo = request.params.at("name");
+  Result<store::Store*> store = Store();
+  if (!store) return Response::Error(500, store.error().message);
+  if (std::optional<Response> unknown = UnknownRepo(**store, repo)) return *unknown;
+  Result<history::RepoTestRanking> ranking = history::RankRepoTests(
+      (*store)->database(), repo, QueryText(request, "job").value_or(""), {});
+  if (!ranking) return Response::Error(500, ranking.error().message);
+  if (!ranking->problem.empty()) return Response::Error(404, ranking->problem);
+  return Response::Json(200, api::TestRankingJson(repo, ranking->jobs));
 }
 
 }  // namespace tauon::server

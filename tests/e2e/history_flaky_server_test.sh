@@ -99,11 +99,45 @@ api_json /api/v1/repos/flakes/flaky-tests
 expect_json "$BODY" "[(t['id'], t['executions'], t['failures'], t['last_run']) for t in d['tests']]" \
   '[["tests.test_net::test_flappy", 4, 3, 3]]'
 
+section "tauon tests flaky|rank --server: the server's history, as the local store shows it"
+expect_exit 0 tauon_remote tests flaky flakes
+expect_contains "$OUT" "flakes: 1 flaky test"
+expect_contains "$OUT" "test  tests.test_net::test_flappy  failed 3 of 4; last failed in run 3"
+expect_contains "$OUT" "passed and failed on the same commit: run 1 (commit ${SHA1:0:12})"
+expect_exit 0 tauon_remote tests flaky flakes --json
+api_json /api/v1/repos/flakes/flaky-tests
+expect_json "$OUT" d "$(jget "$BODY" d)"
+expect_json "$OUT" "d['jobs']" '["test"]'
+expect_exit 0 tauon tests flaky flakes --json
+expect_json "$OUT" d "$(jget "$BODY" d)"
+expect_exit 0 tauon_remote tests rank flakes
+expect_contains "$OUT" "test: 2 tests, from 4 runs (attempts counted apart)"
+expect_match "$OUT" "^ +1  tests.test_net::test_flappy +-?[0-9.]+  failed last run; failure rate 3/4"
+api_json /api/v1/repos/flakes/test-ranking
+expect_json "$BODY" "[(t['rank'], t['id'], t['runs'], t['failures'], t['flaky']['reason'] if t['flaky'] else None) for t in d['jobs'][0]['tests']]" \
+  '[[1, "tests.test_net::test_flappy", 4, 3, "passed and failed on the same commit"], [2, "tests.test_net::test_real", 4, 1, null]]'
+expect_exit 0 tauon_remote tests rank flakes --job test --json
+expect_json "$OUT" d "$(jget "$BODY" d)"
+expect_exit 0 tauon tests rank flakes --json
+expect_json "$OUT" d "$(jget "$BODY" d)"
+TAUON_SERVER="$SERVER_URL" expect_exit 0 tauon tests rank flakes --json
+expect_json "$OUT" d "$(jget "$BODY" d)"
+expect_exit 1 tauon_remote tests rank flakes --job tset
+expect_contains "$ERR" "no test results for job 'tset' of 'flakes' (did you mean 'test'?) (jobs with tests: test) (HTTP 404)"
+expect_exit 1 tauon_remote tests rank nope
+expect_contains "$ERR" "no repository named 'nope' (HTTP 404)"
+expect_exit 1 tauon_remote tests flaky nope
+expect_contains "$ERR" "no repository named 'nope' (HTTP 404)"
+
 section "errors"
 api GET /api/v1/repos/nope/flaky-tests
 expect_http 404
 expect_json "$BODY" "d['error']" "no repository named 'nope'"
 http GET /api/v1/repos/flakes/flaky-tests
 expect_http 401
+http GET /api/v1/repos/flakes/test-ranking
+expect_http 401
+api GET /api/v1/repos/flakes/test-ranking?job=nope
+expect_http 404
 
 stop_server
