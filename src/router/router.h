@@ -108,7 +108,7 @@ class Router {
 
   const std::string& environment() const;
 
-  struct Impl;  // Internal to router.cc (its I/O threads share it).
+  struct Impl;  // In worker.h (its I/O threads share it).
 
  private:
   std::unique_ptr<Impl> impl_;
