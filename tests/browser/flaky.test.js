@@ -3,7 +3,8 @@
 // next run's page its failure is shown apart from the real one (a "known
 // flaky" badge, the runs and commits that show it, a striped history cell),
 // also in a `rerun --failed` that reuses its quarantined job; the
-// repository's flaky-tests page lists it with its evidence.
+// repository's flaky-tests page lists it with its evidence, and its tests
+// page ranks its tests most likely to fail first, with the reasons.
 // Screenshots go to $TAUON_BROWSER_OUT.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,6 +136,41 @@ test('the repository lists its flaky tests with their evidence', async () => {
   await screenshot(page, '03-repo-flaky-tests');
   // An unknown repository is an error.
   await page.goto(`${server.url}/repos/nope/flaky-tests`);
+  await page.locator('.error', { hasText: "no repository named 'nope'" }).waitFor();
+  assert.deepEqual(browser.errors.filter((e) => !/401|404|Failed to load resource/.test(e)), []);
+});
+
+test('the repository lists its tests most likely to fail first, with the reasons', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/repos/flakes/flaky-tests`);
+  await page.locator('a', { hasText: 'All tests, most likely to fail first' }).click();
+  await page.waitForURL(`${server.url}/repos/flakes/tests`);
+  // Only the job with test results, in its next run's order.
+  const section = page.locator('section[data-job="test"]');
+  await section.waitFor();
+  assert.equal(await page.locator('section[data-job]').count(), 1, 'the lint job has no tests');
+  assert.match(await section.locator('h2').textContent(), /2 tests from 4 runs/);
+  const rows = section.locator('table.test-ranking tbody tr');
+  assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.test)),
+    ['tests.test_net::test_flappy', 'tests.test_net::test_real']);
+  const flappy = rows.nth(0);
+  assert.match(await flappy.getAttribute('class'), /last-failed/);
+  assert.equal(await flappy.locator('.flaky-badge').getAttribute('title'), 'passed and failed on the same commit');
+  assert.match(await flappy.textContent(), /3\/4/);
+  assert.equal(await flappy.locator('.reasons').textContent(),
+    'failed last run; failure rate 3/4; flaky: passed and failed on the same commit');
+  const real = rows.nth(1);
+  assert.equal(await real.locator('.flaky-badge').count(), 0);
+  assert.equal(await real.locator('.reasons').textContent(), 'last failed 2 runs ago; failure rate 1/4');
+  assert.equal(await page.locator('nav a[data-nav=home].active').count(), 1);
+  await screenshot(page, '04-repo-test-ranking');
+  // The home page links to it.
+  await page.goto(`${server.url}/`);
+  await page.locator('section[data-repo="flakes"] a', { hasText: 'Tests most likely to fail' }).click();
+  await page.waitForURL(`${server.url}/repos/flakes/tests`);
+  await page.locator('section[data-job="test"]').waitFor();
+  // An unknown repository is an error.
+  await page.goto(`${server.url}/repos/nope/tests`);
   await page.locator('.error', { hasText: "no repository named 'nope'" }).waitFor();
   assert.deepEqual(browser.errors.filter((e) => !/401|404|Failed to load resource/.test(e)), []);
 });

@@ -11,6 +11,7 @@ const routes = [
   { pattern: /^\/runs\/?$/, nav: 'runs', load: () => import('./pages/runs.js') },
   { pattern: /^\/runs\/(\d+)$/, nav: 'runs', load: () => import('./pages/run.js'), params: ['id'] },
   { pattern: /^\/repos\/([^/]+)\/flaky-tests$/, nav: 'home', load: () => import('./pages/flaky.js'), params: ['repo'] },
+  { pattern: /^\/repos\/([^/]+)\/tests$/, nav: 'home', load: () => import('./pages/tests.js'), params: ['repo'] },
   { pattern: /^\/models\/?$/, nav: 'models', load: () => import('./pages/models.js') },
   { pattern: /^\/models\/([^/]+)$/, nav: 'models', load: () => import('./pages/models.js'), params: ['name'] },
   { pattern: /^\/models\/([^/]+)\/(\d+)$/, nav: 'models', load: () => import('./pages/lineage.js'), params: ['name', 'version'] },

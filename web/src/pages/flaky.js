@@ -28,7 +28,8 @@ export function render(main, params) {
     h('p', { class: 'muted' },
       'Tests that passed and failed on the same commit (a retry, a rerun), that the test runner reported as passing only after failing, or whose verdict flips often (4 of their last 10). ',
       'A failure of one of them is shown apart from real failures; with ', h('code', {}, 'reports: { quarantine: true }'),
-      ' it does not fail its job. ', link(`/runs?repo=${encodeURIComponent(repo)}`, `All runs of ${repo} →`)),
+      ' it does not fail its job. ', link(`/repos/${encodeURIComponent(repo)}/tests`, 'All tests, most likely to fail first →'), ' · ',
+      link(`/runs?repo=${encodeURIComponent(repo)}`, `All runs of ${repo} →`)),
     body);
   const controller = new AbortController();
   api(`/repos/${encodeURIComponent(repo)}/flaky-tests`, { signal: controller.signal }).then((answer) => {

@@ -37,6 +37,7 @@ function repoSection(repo, branches) {
       h('thead', {}, h('tr', {}, ['branch', 'head', 'latest run', '', 'commit', 'when'].map((t) => h('th', {}, t)))),
       h('tbody', {}, branchRows(repo, branches)))),
     h('p', {}, link(`/runs?repo=${encodeURIComponent(repo.name)}`, `All runs of ${repo.name} →`), ' · ',
+      link(`/repos/${encodeURIComponent(repo.name)}/tests`, 'Tests most likely to fail →'), ' · ',
       link(`/repos/${encodeURIComponent(repo.name)}/flaky-tests`, 'Flaky tests →')));
 }
 

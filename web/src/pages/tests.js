@@ -1,0 +1,52 @@
+// A repository's tests, most likely to fail first (GET
+// /api/v1/repos/{name}/test-ranking): per job, the order its next run gives
+// them, with the reasons, the failures out of the runs and the mean
+// duration; flaky ones are marked. The same ranking as `tauon tests rank`.
+
+import { api } from '../api.js';
+import { rendered } from '../app.js';
+import { h, fill, link, duration, errorBox } from '../util.js';
+
+function row(test) {
+  return h('tr', { 'data-test': test.id, class: test.last_failed ? 'last-failed' : '' },
+    h('td', { class: 'num small' }, String(test.rank)),
+    h('td', { class: 'mono' }, test.id,
+      test.flaky ? [' ', h('span', { class: 'badge flaky-badge', title: test.flaky.reason }, '~ flaky')] : null),
+    h('td', { class: 'num small' }, `${test.failures}/${test.runs}`),
+    h('td', { class: 'num small' }, duration(test.mean_duration_ms)),
+    h('td', { class: 'small reasons' }, test.reasons.join('; ')));
+}
+
+function jobSection(job) {
+  return h('section', { class: 'card', 'data-job': job.job },
+    h('h2', {}, job.job, ' ', h('span', { class: 'muted small' },
+      `${job.tests.length} test${job.tests.length === 1 ? '' : 's'} from ${job.runs} run${job.runs === 1 ? '' : 's'}`)),
+    h('div', { class: 'scroll' }, h('table', { class: 'table test-ranking' },
+      h('thead', {}, h('tr', {}, ['#', 'test', 'failed', 'mean time', 'why here'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, job.tests.map(row)))));
+}
+
+export function render(main, params) {
+  const repo = params.repo;
+  document.title = `Tests of ${repo} · Tauon`;
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const encoded = encodeURIComponent(repo);
+  fill(main,
+    h('h1', {}, 'Tests of ', repo),
+    h('p', { class: 'muted' },
+      'Each job\'s tests in the order its next run gives them, most likely to fail first, learned from their history. ',
+      'Before each job runs, Tauon writes this order to the file named by ', h('code', {}, '$TAUON_TEST_ORDER'), '. ',
+      link(`/repos/${encoded}/flaky-tests`, 'Flaky tests →'), ' · ',
+      link(`/runs?repo=${encoded}`, `All runs of ${repo} →`)),
+    body);
+  const controller = new AbortController();
+  api(`/repos/${encoded}/test-ranking`, { signal: controller.signal }).then((answer) => {
+    fill(body, answer.jobs.map(jobSection));
+    rendered();
+  }).catch((error) => {
+    if (error.name === 'AbortError') return;
+    fill(body, errorBox(error));
+    rendered();
+  });
+  return () => controller.abort();
+}
