@@ -142,60 +142,82 @@ std::string DescribeFlaky(const json& evidence) {
                                  evidence.at("commits").get<std::vector<std::string>>()});
 }
 
-}  // namespace
-
-int TestsRankCommand(const TestsSource& source, const std::string& repo, const std::string& job,
-                     bool as_json) {
-  Result<json> doc = RankingDocument(source, repo, job);
-  if (!doc) return Failed(kExitFailed, "{}", doc.error().message);
-  if (as_json) {
-    fmt::print("{}\n", api::ToJsonText(*doc));
-    return kExitOk;
+// The repository's jobs with test results, from a ranking or flaky-tests
+// document; an error when there are none. A server of another version may
+// send another shape: that is an error too, never a crash.
+Result<size_t> JobsWithResults(const json& doc, const std::string& repo) {
+  if (!doc.is_object() || !doc.contains("jobs") || !doc["jobs"].is_array()) {
+    return Fail("the server's answer has no 'jobs' list (is it older than this tauon?)");
   }
-  for (const json& ranked : (*doc)["jobs"]) {
-    int runs = ranked["runs"].get<int>();
-    fmt::print("{}: {} tests, from {} run{} (attempts counted apart)\n",
-               ranked["job"].get<std::string>(), ranked["tests"].size(), runs,
-               runs == 1 ? "" : "s");
-    for (const json& test : ranked["tests"]) {
-      fmt::print("{:>4}  {:<48} {:>7.3f}  {}\n", test["rank"].get<int>(),
-                 test["id"].get<std::string>(), test["score"].get<double>(),
-                 Join(test["reasons"].get<std::vector<std::string>>(), "; "));
-    }
+  if (doc["jobs"].empty()) {
+    return Fail("no test results recorded for repository '{}' (a job with 'reports: junit:' "
+                "records them)",
+                repo);
   }
-  return kExitOk;
+  return doc["jobs"].size();
 }
 
-int TestsFlakyCommand(const TestsSource& source, const std::string& repo_arg, bool as_json) {
-  Result<json> doc = FlakyDocument(source, repo_arg);
-  if (!doc) return Failed(kExitFailed, "{}", doc.error().message);
-  std::string repo = (*doc)["repo"].get<std::string>();
-  size_t jobs = (*doc)["jobs"].size();
-  if (jobs == 0) {
-    return Failed(kExitFailed,
-                  "no test results recorded for repository '{}' (a job with 'reports: junit:' "
-                  "records them)",
-                  repo);
+void PrintRanking(const json& doc) {
+  for (const json& ranked : doc.at("jobs")) {
+    int runs = ranked.at("runs").get<int>();
+    const json& tests = ranked.at("tests");
+    fmt::print("{}: {} tests, from {} run{} (attempts counted apart)\n",
+               ranked.at("job").get<std::string>(), tests.size(), runs, runs == 1 ? "" : "s");
+    for (const json& test : tests) {
+      fmt::print("{:>4}  {:<48} {:>7.3f}  {}\n", test.at("rank").get<int>(),
+                 test.at("id").get<std::string>(), test.at("score").get<double>(),
+                 Join(test.at("reasons").get<std::vector<std::string>>(), "; "));
+    }
   }
-  if (as_json) {
-    fmt::print("{}\n", api::ToJsonText(*doc));
-    return kExitOk;
-  }
-  const json& tests = (*doc)["tests"];
+}
+
+void PrintFlaky(const json& doc, const std::string& repo, size_t jobs) {
+  const json& tests = doc.at("tests");
   if (tests.empty()) {
     fmt::print("{}: no flaky test in the history of {} job{} with tests\n", repo, jobs,
                jobs == 1 ? "" : "s");
-    return kExitOk;
+    return;
   }
   fmt::print("{}: {} flaky test{}\n", repo, tests.size(), tests.size() == 1 ? "" : "s");
   for (const json& test : tests) {
     fmt::print("  {}  {}  failed {} of {}; last {} in run {}\n    {}\n",
-               test["job"].get<std::string>(), test["id"].get<std::string>(),
-               test["failures"].get<int>(), test["executions"].get<int>(),
-               test["last_status"].get<std::string>(), test["last_run"].get<int64_t>(),
-               DescribeFlaky(test["flaky"]));
+               test.at("job").get<std::string>(), test.at("id").get<std::string>(),
+               test.at("failures").get<int>(), test.at("executions").get<int>(),
+               test.at("last_status").get<std::string>(), test.at("last_run").get<int64_t>(),
+               DescribeFlaky(test.at("flaky")));
+  }
+}
+
+// Prints `doc` as JSON or with `print`, after checking that it has jobs.
+template <typename Print>
+int PrintDocument(const Result<json>& doc, const std::string& repo_arg, bool as_json,
+                  Print&& print) {
+  if (!doc) return Failed(kExitFailed, "{}", doc.error().message);
+  std::string repo = RepoName(repo_arg);
+  Result<size_t> jobs = JobsWithResults(*doc, repo);
+  if (!jobs) return Failed(kExitFailed, "{}", jobs.error().message);
+  if (as_json) {
+    fmt::print("{}\n", api::ToJsonText(*doc));
+    return kExitOk;
+  }
+  try {
+    print(*doc, repo, *jobs);
+  } catch (const json::exception& e) {
+    return Failed(kExitFailed, "the server's answer is not what this tauon expects: {}", e.what());
   }
   return kExitOk;
+}
+
+}  // namespace
+
+int TestsRankCommand(const TestsSource& source, const std::string& repo, const std::string& job,
+                     bool as_json) {
+  return PrintDocument(RankingDocument(source, repo, job), repo, as_json,
+                       [](const json& doc, const std::string&, size_t) { PrintRanking(doc); });
+}
+
+int TestsFlakyCommand(const TestsSource& source, const std::string& repo, bool as_json) {
+  return PrintDocument(FlakyDocument(source, repo), repo, as_json, PrintFlaky);
 }
 
 }  // namespace tauon::cli

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "history/test_history.h"
+#include "history/test_ranking.h"
 #include "store/store.h"
 
 namespace tauon::history {
@@ -126,6 +127,37 @@ TEST_F(StoreHistoryTest, TestHistoryAndKnownFlakyMarks) {
   ASSERT_TRUE(last) << last.error().message;
   ASSERT_EQ(last->size(), 1u);
   EXPECT_EQ((*last)[0].commit, "c2");
+}
+
+TEST_F(StoreHistoryTest, RankRepoTestsRanksEachJobWithTestResults) {
+  using engine::JobStatus;
+  reports::TestCase passed{"s", "pkg", "steady", reports::TestStatus::kPassed, false, 5, "", ""};
+  reports::TestCase failed{"s", "pkg", "broken", reports::TestStatus::kFailed, false, 5, "x", ""};
+  int64_t run = Run("r");
+  ASSERT_TRUE(store_->SetTestResults(Job(run, "test", JobStatus::kFailed, 10), {passed, failed}));
+  Job(run, "lint", JobStatus::kSuccess, 10);  // No test results: not ranked.
+  Result<RepoTestRanking> all = RankRepoTests(store_->database(), "r", "", {});
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->problem, "");
+  ASSERT_EQ(all->jobs.size(), 1u);
+  EXPECT_EQ(all->jobs[0].job, "test");
+  ASSERT_EQ(all->jobs[0].ranking.tests.size(), 2u);
+  EXPECT_EQ(all->jobs[0].ranking.tests[0].id, "pkg::broken");
+  // One job, by its name.
+  Result<RepoTestRanking> one = RankRepoTests(store_->database(), "r", "test", {});
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->jobs.size(), 1u);
+  // A job without test results, while another has some: why, with a suggestion.
+  Result<RepoTestRanking> typo = RankRepoTests(store_->database(), "r", "tset", {});
+  ASSERT_TRUE(typo);
+  EXPECT_TRUE(typo->jobs.empty());
+  EXPECT_EQ(typo->problem,
+            "no test results for job 'tset' of 'r' (did you mean 'test'?) (jobs with tests: test)");
+  // A repository without test results: nothing, and no problem to report.
+  Result<RepoTestRanking> none = RankRepoTests(store_->database(), "other", "test", {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->jobs.empty());
+  EXPECT_EQ(none->problem, "");
 }
 
 }  // namespace

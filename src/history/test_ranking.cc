@@ -112,14 +112,8 @@ Result<RepoTestRanking> RankRepoTests(store::Database& db, const std::string& re
   RepoTestRanking out;
   Result<std::vector<std::string>> jobs = JobsWithTests(db, repo);
   if (!jobs) return std::unexpected(jobs.error());
-  out.jobs_with_tests = std::move(*jobs);
-  if (out.jobs_with_tests.empty()) {
-    out.problem = fmt::format(
-        "no test results recorded for repository '{}' (a job with 'reports: junit:' records them)",
-        repo);
-    return out;
-  }
-  std::vector<std::string> wanted = out.jobs_with_tests;
+  if (jobs->empty()) return out;
+  std::vector<std::string> wanted = std::move(*jobs);
   if (!job.empty()) {
     if (std::find(wanted.begin(), wanted.end(), job) == wanted.end()) {
       std::optional<std::string> close = SuggestClosest(job, wanted);

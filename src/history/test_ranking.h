@@ -47,11 +47,10 @@ struct JobRanking {
 };
 
 struct RepoTestRanking {
-  std::vector<std::string> jobs_with_tests;  // All of the repository's.
-  std::vector<JobRanking> jobs;              // Those asked for.
-  // Why nothing was ranked, for the user ("no test results recorded for
-  // repository 'x' (...)", "no test results for job 'tset' of 'x' (did you
-  // mean 'test'?) (jobs with tests: test)"); empty when ranked.
+  std::vector<JobRanking> jobs;  // Those asked for; none if the repository has no test results.
+  // Set when `job` has no test results while others do, for the user: "no
+  // test results for job 'tset' of 'x' (did you mean 'test'?) (jobs with
+  // tests: test)".
   std::string problem;
 };
 

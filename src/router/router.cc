@@ -5,6 +5,11 @@
 #include <charconv>
 
 namespace tauon::router {
+
+using detail::CompiledTable;
+using detail::Now;
+using detail::Worker;
+
 namespace {
 
 Result<tcp::endpoint> ResolveEndpoint(const std::string& host, int port) {

@@ -8,7 +8,7 @@
 #include "router/rewrite.h"
 #include "util/strings.h"
 
-namespace tauon::router {
+namespace tauon::router::detail {
 namespace {
 
 constexpr std::string_view kPinHeader = "x-tauon-release";
@@ -257,4 +257,4 @@ asio::awaitable<void> Worker::Session(tcp::socket client) {
   }
 }
 
-}  // namespace tauon::router
+}  // namespace tauon::router::detail

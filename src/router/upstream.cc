@@ -9,7 +9,7 @@
 #include "router/rewrite.h"
 #include "util/strings.h"
 
-namespace tauon::router {
+namespace tauon::router::detail {
 namespace {
 
 bool IsJsonContentType(std::string_view value) {
@@ -427,4 +427,4 @@ asio::awaitable<void> Worker::Mirror(int backend, std::shared_ptr<const Compiled
   pair->Finish();
 }
 
-}  // namespace tauon::router
+}  // namespace tauon::router::detail

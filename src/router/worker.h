@@ -45,6 +45,9 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// What only the router's I/O files use.
+namespace detail {
+
 inline constexpr Duration kSweepInterval{100};
 inline constexpr size_t kReadChunk = 16 * 1024;
 
@@ -152,30 +155,35 @@ struct Watch {
   Watch* next = nullptr;
 };
 
+}  // namespace detail
+
 struct Router::Impl {
   std::string environment;
   RouterOptions options;
   int thread_count = 1;
-  SteadyTime created = Now();
+  SteadyTime created = detail::Now();
 
   mutable std::mutex mutex;
-  std::shared_ptr<const CompiledTable> table;  // Guarded by mutex.
+  std::shared_ptr<const detail::CompiledTable> table;  // Guarded by mutex.
   std::map<std::string, std::shared_ptr<ReleaseCounters>> counters;  // Guarded by mutex.
   // By "ip:port"; never removed (a few bytes per address ever used).
   std::map<std::string, std::shared_ptr<std::atomic<int64_t>>> replica_in_flight;  // Guarded by mutex.
   std::atomic<uint64_t> table_version{1};
   std::atomic<uint64_t> bad_requests{0};
 
-  std::vector<std::unique_ptr<Worker>> workers;  // Set by Start, cleared by Stop: guarded by mutex.
+  // Set by Start, cleared by Stop: guarded by mutex.
+  std::vector<std::unique_ptr<detail::Worker>> workers;
   std::vector<std::thread> threads;
   bool started = false;  // Guarded by mutex.
   bool stopped = false;  // Guarded by mutex.
 
-  std::shared_ptr<const CompiledTable> CurrentTable() const {
+  std::shared_ptr<const detail::CompiledTable> CurrentTable() const {
     std::lock_guard lock(mutex);
     return table;
   }
 };
+
+namespace detail {
 
 // One I/O thread and everything only it touches.
 struct Worker {
@@ -400,4 +408,5 @@ inline Watch::~Watch() {
   if (next) next->prev = prev;
 }
 
+}  // namespace detail
 }  // namespace tauon::router

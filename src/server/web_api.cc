@@ -148,9 +148,9 @@ Response Api::TestHistory(const Request& request) {
 
 namespace {
 
-// Fails with a 404 unless `repo` is watched or has runs (`tauon run` records
-// runs of repositories the server does not watch).
-std::optional<Response> UnknownRepo(store::Store& store, const std::string& repo) {
+// A 404 unless `repo` is watched or has runs (`tauon run` records runs of
+// repositories the server does not watch); nullopt when it is known.
+std::optional<Response> CheckRepoKnown(store::Store& store, const std::string& repo) {
   store::RunFilter filter;
   filter.repo = repo;
   filter.limit = 1;
@@ -169,7 +169,7 @@ Response Api::FlakyTests(const Request& request) {
   const std::string& repo = request.params.at("name");
   Result<store::Store*> store = Store();
   if (!store) return Response::Error(500, store.error().message);
-  if (std::optional<Response> unknown = UnknownRepo(**store, repo)) return *unknown;
+  if (std::optional<Response> unknown = CheckRepoKnown(**store, repo)) return *unknown;
   Result<std::vector<std::string>> jobs = history::JobsWithTests((*store)->database(), repo);
   if (!jobs) return Response::Error(500, jobs.error().message);
   Result<std::vector<history::FlakyTest>> flaky =
@@ -182,7 +182,7 @@ Response Api::TestRanking(const Request& request) {
   const std::string& repo = request.params.at("name");
   Result<store::Store*> store = Store();
   if (!store) return Response::Error(500, store.error().message);
-  if (std::optional<Response> unknown = UnknownRepo(**store, repo)) return *unknown;
+  if (std::optional<Response> unknown = CheckRepoKnown(**store, repo)) return *unknown;
   Result<history::RepoTestRanking> ranking = history::RankRepoTests(
       (*store)->database(), repo, QueryText(request, "job").value_or(""), {});
   if (!ranking) return Response::Error(500, ranking.error().message);

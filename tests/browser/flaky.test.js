@@ -156,11 +156,13 @@ test('the repository lists its tests most likely to fail first, with the reasons
   const flappy = rows.nth(0);
   assert.match(await flappy.getAttribute('class'), /last-failed/);
   assert.equal(await flappy.locator('.flaky-badge').getAttribute('title'), 'passed and failed on the same commit');
-  assert.match(await flappy.textContent(), /3\/4/);
+  assert.equal(await flappy.locator('td').nth(2).textContent(), '3/4');
   assert.equal(await flappy.locator('.reasons').textContent(),
     'failed last run; failure rate 3/4; flaky: passed and failed on the same commit');
   const real = rows.nth(1);
   assert.equal(await real.locator('.flaky-badge').count(), 0);
+  assert.equal(await real.locator('td').nth(2).textContent(), '1/4');
+  assert.equal(await real.getAttribute('class'), null);
   assert.equal(await real.locator('.reasons').textContent(), 'last failed 2 runs ago; failure rate 1/4');
   assert.equal(await page.locator('nav a[data-nav=home].active').count(), 1);
   await screenshot(page, '04-repo-test-ranking');
@@ -169,6 +171,10 @@ test('the repository lists its tests most likely to fail first, with the reasons
   await page.locator('section[data-repo="flakes"] a', { hasText: 'Tests most likely to fail' }).click();
   await page.waitForURL(`${server.url}/repos/flakes/tests`);
   await page.locator('section[data-job="test"]').waitFor();
+  // A repository without test results says so.
+  await server.api('POST', '/repos', { name: 'quiet', url: repo.bare, poll: '1h' });
+  await page.goto(`${server.url}/repos/quiet/tests`);
+  await page.locator('.no-tests', { hasText: 'No test results yet' }).waitFor();
   // An unknown repository is an error.
   await page.goto(`${server.url}/repos/nope/tests`);
   await page.locator('.error', { hasText: "no repository named 'nope'" }).waitFor();

@@ -120,10 +120,24 @@ expect_exit 0 tauon_remote tests rank flakes --job test --json
 expect_json "$OUT" d "$(jget "$BODY" d)"
 expect_exit 0 tauon tests rank flakes --json
 expect_json "$OUT" d "$(jget "$BODY" d)"
-TAUON_SERVER="$SERVER_URL" expect_exit 0 tauon tests rank flakes --json
-expect_json "$OUT" d "$(jget "$BODY" d)"
+# $TAUON_SERVER alone sends it to the server (which knows no 'nope').
+TAUON_SERVER="$SERVER_URL" expect_exit 1 tauon tests rank nope
+expect_contains "$ERR" "no repository named 'nope' (HTTP 404)"
 expect_exit 1 tauon_remote tests rank flakes --job tset
 expect_contains "$ERR" "no test results for job 'tset' of 'flakes' (did you mean 'test'?) (jobs with tests: test) (HTTP 404)"
+# A job name with spaces, parentheses and '=' (a matrix job's) goes through intact.
+expect_exit 1 tauon_remote tests rank flakes --job 'unit (python=3.11)'
+expect_contains "$ERR" "no test results for job 'unit (python=3.11)' of 'flakes'"
+# A repository without test results: an empty list, and an error from the CLI.
+expect_exit 0 tauon_remote repo add quiet "$BARE" --poll 1h
+api_json /api/v1/repos/quiet/test-ranking
+expect_json "$BODY" d '{"jobs": [], "repo": "quiet"}'
+api_json /api/v1/repos/quiet/flaky-tests
+expect_json "$BODY" d '{"jobs": [], "repo": "quiet", "tests": []}'
+expect_exit 1 tauon_remote tests rank quiet
+expect_contains "$ERR" "no test results recorded for repository 'quiet' (a job with 'reports: junit:' records them)"
+expect_exit 1 tauon_remote tests flaky quiet
+expect_contains "$ERR" "no test results recorded for repository 'quiet'"
 expect_exit 1 tauon_remote tests rank nope
 expect_contains "$ERR" "no repository named 'nope' (HTTP 404)"
 expect_exit 1 tauon_remote tests flaky nope
@@ -137,7 +151,8 @@ http GET /api/v1/repos/flakes/flaky-tests
 expect_http 401
 http GET /api/v1/repos/flakes/test-ranking
 expect_http 401
-api GET /api/v1/repos/flakes/test-ranking?job=nope
+api GET "/api/v1/repos/flakes/test-ranking?job=nope"
 expect_http 404
+expect_json "$BODY" "d['error']" "no test results for job 'nope' of 'flakes' (jobs with tests: test)"
 
 stop_server

@@ -8,7 +8,7 @@ import { rendered } from '../app.js';
 import { h, fill, link, duration, errorBox } from '../util.js';
 
 function row(test) {
-  return h('tr', { 'data-test': test.id, class: test.last_failed ? 'last-failed' : '' },
+  return h('tr', { 'data-test': test.id, class: test.last_failed ? 'last-failed' : undefined },
     h('td', { class: 'num small' }, String(test.rank)),
     h('td', { class: 'mono' }, test.id,
       test.flaky ? [' ', h('span', { class: 'badge flaky-badge', title: test.flaky.reason }, '~ flaky')] : null),
@@ -41,7 +41,8 @@ export function render(main, params) {
     body);
   const controller = new AbortController();
   api(`/repos/${encoded}/test-ranking`, { signal: controller.signal }).then((answer) => {
-    fill(body, answer.jobs.map(jobSection));
+    fill(body, answer.jobs.length ? answer.jobs.map(jobSection)
+      : h('p', { class: 'muted no-tests' }, 'No test results yet: a job with ', h('code', {}, 'reports: { junit: FILE }'), ' records them.'));
     rendered();
   }).catch((error) => {
     if (error.name === 'AbortError') return;
