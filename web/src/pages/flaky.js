@@ -2,9 +2,8 @@
 // with why it is flaky, the runs and commits that show it, its failures and
 // its last verdict. Loaded once; the history behind it changes run by run.
 
-import { api } from '../api.js';
-import { rendered } from '../app.js';
-import { h, fill, badge, link, shortSha, errorBox } from '../util.js';
+import { h, fill, badge, link, shortSha } from '../util.js';
+import { loadOnce } from './load_once.js';
 import { sortFlakyTests } from '../flaky.js';
 
 function row(test) {
@@ -31,20 +30,9 @@ export function render(main, params) {
       ' it does not fail its job. ', link(`/repos/${encodeURIComponent(repo)}/tests`, 'All tests, most likely to fail first →'), ' · ',
       link(`/runs?repo=${encodeURIComponent(repo)}`, `All runs of ${repo} →`)),
     body);
-  const controller = new AbortController();
-  api(`/repos/${encodeURIComponent(repo)}/flaky-tests`, { signal: controller.signal }).then((answer) => {
-    if (!answer.tests.length) {
-      fill(body, h('p', { class: 'muted no-flaky' }, 'No flaky test in this repository\'s history.'));
-    } else {
-      fill(body, h('section', { class: 'card' }, h('div', { class: 'scroll' }, h('table', { class: 'table flaky-tests' },
-        h('thead', {}, h('tr', {}, ['test', 'job', 'why', 'runs', 'commits', 'failed', 'last'].map((t) => h('th', {}, t)))),
-        h('tbody', {}, sortFlakyTests(answer.tests).map(row))))));
-    }
-    rendered();
-  }).catch((error) => {
-    if (error.name === 'AbortError') return;
-    fill(body, errorBox(error));
-    rendered();
-  });
-  return () => controller.abort();
+  return loadOnce(body, `/repos/${encodeURIComponent(repo)}/flaky-tests`, (answer) => (answer.tests.length
+    ? h('section', { class: 'card' }, h('div', { class: 'scroll' }, h('table', { class: 'table flaky-tests' },
+      h('thead', {}, h('tr', {}, ['test', 'job', 'why', 'runs', 'commits', 'failed', 'last'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, sortFlakyTests(answer.tests).map(row)))))
+    : h('p', { class: 'muted no-flaky' }, 'No flaky test in this repository\'s history.')));
 }

@@ -3,9 +3,8 @@
 // them, with the reasons, the failures out of the runs and the mean
 // duration; flaky ones are marked. The same ranking as `tauon tests rank`.
 
-import { api } from '../api.js';
-import { rendered } from '../app.js';
-import { h, fill, link, duration, errorBox } from '../util.js';
+import { h, fill, link, duration } from '../util.js';
+import { loadOnce } from './load_once.js';
 
 function row(test) {
   return h('tr', { 'data-test': test.id, class: test.last_failed ? 'last-failed' : undefined },
@@ -39,15 +38,8 @@ export function render(main, params) {
       link(`/repos/${encoded}/flaky-tests`, 'Flaky tests →'), ' · ',
       link(`/runs?repo=${encoded}`, `All runs of ${repo} →`)),
     body);
-  const controller = new AbortController();
-  api(`/repos/${encoded}/test-ranking`, { signal: controller.signal }).then((answer) => {
-    fill(body, answer.jobs.length ? answer.jobs.map(jobSection)
-      : h('p', { class: 'muted no-tests' }, 'No test results yet: a job with ', h('code', {}, 'reports: { junit: FILE }'), ' records them.'));
-    rendered();
-  }).catch((error) => {
-    if (error.name === 'AbortError') return;
-    fill(body, errorBox(error));
-    rendered();
-  });
-  return () => controller.abort();
+  return loadOnce(body, `/repos/${encoded}/test-ranking`, (answer) => (answer.jobs.length
+    ? answer.jobs.map(jobSection)
+    : h('p', { class: 'muted no-tests' }, 'No test results yet: a job with ',
+      h('code', {}, 'reports: { junit: FILE }'), ' records them.')));
 }
