@@ -55,11 +55,10 @@ int TestsReplayCommand(const std::filesystem::path& file, bool as_json) {
     fmt::print("{}\n", api::ToJsonText(out));
     return kExitOk;
   }
-  fmt::print(
-      "# {}: {} cycles, {} executions, {} tests; mean APFD over {} failing cycles, "
-      "then over {} non-trivial ones (more than one test, not all failing)\n",
-      file.string(), result.cycles, result.executions, result.tests, result.failing_cycles,
-      result.nontrivial_cycles);
+  fmt::print("# {}: {} cycles, {} executions, {} tests; mean APFD over {} failing cycles, "
+             "then over {} non-trivial ones (more than one test, not all failing)\n",
+             file.string(), result.cycles, result.executions, result.tests, result.failing_cycles,
+             result.nontrivial_cycles);
   for (const history::MethodResult& m : result.methods) {
     fmt::print("{:<16} {:.4f} {:.4f}\n", m.name, m.apfd_failing, m.apfd_nontrivial);
   }
