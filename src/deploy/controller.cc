@@ -76,7 +76,9 @@ Controller::Controller(std::filesystem::path data_dir, const Clock& clock, Traff
     while (!shutting_down_) {
       // Fine enough that a failed analysis interval moves traffic within
       // milliseconds of its end.
-      wake_.wait_for(lock, std::chrono::milliseconds(10), [this] { return shutting_down_; });
+      wake_.wait_for(lock, std::chrono::milliseconds(10),
+                     [this] { return shutting_down_ || provider_done_.load(); });
+      provider_done_.store(false);
       if (!shutting_down_ && store_) Tick();
     }
   });

@@ -10,6 +10,7 @@
 // it about replicas.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -227,7 +228,10 @@ class Controller {
   bool shutting_down_ = false;  // The supervisor is going away: changes are not acted on.
   std::unique_ptr<runtime::Supervisor> supervisor_;
   AnalysisExport analysis_export_;  // Thread-safe on its own.
-  std::condition_variable wake_;  // Ends the ticker's wait when shutting down.
+  // Ends the ticker's wait: when shutting down, or when an interval's
+  // providers are done (provider_done_), so their verdict is acted on at once.
+  std::condition_variable wake_;
+  std::atomic<bool> provider_done_{false};
   std::thread ticker_;
 };
 

@@ -127,14 +127,24 @@ struct ProviderRun::State {
   std::vector<ProviderResult> results;  // Slot i is written by provider i's thread only.
   std::atomic<size_t> finished{0};      // Slots written (release: the slot before the count).
   std::atomic<bool> cancelled{false};
-  std::mutex mu;                                   // Guards runners.
+  std::mutex mu;                                   // Guards runners and the call of on_done.
   std::vector<exec::LocalProcessRunner*> runners;  // Of commands in progress, to wake.
+  std::function<void()> on_done;
+
+  // A provider's result is written: counts it, and tells on_done after the last.
+  void Finished() {
+    size_t count = finished.fetch_add(1, std::memory_order_release) + 1;
+    if (count != results.size() || !on_done) return;
+    std::lock_guard lock(mu);
+    if (!cancelled.load()) on_done();
+  }
 };
 
 ProviderRun::ProviderRun(const std::vector<spec::AnalysisProvider>& providers,
                          ProviderContext context)
     : state_(std::make_shared<State>()) {
   state_->results.resize(providers.size());
+  state_->on_done = std::move(context.on_done);
   const std::vector<std::string> env = CommandEnv(context);
   for (size_t i = 0; i < providers.size(); ++i) {
     const spec::AnalysisProvider& provider = providers[i];
@@ -153,7 +163,7 @@ ProviderRun::ProviderRun(const std::vector<spec::AnalysisProvider>& providers,
           result.error = values.error().message;
         }
         result.took = kClock.Now() - start;
-        state->finished.fetch_add(1, std::memory_order_release);
+        state->Finished();
       }).detach();
       continue;
     }
@@ -175,7 +185,7 @@ ProviderRun::ProviderRun(const std::vector<spec::AnalysisProvider>& providers,
       const TimePoint start = kClock.Now();
       auto finish = [&] {
         result.took = kClock.Now() - start;
-        state->finished.fetch_add(1, std::memory_order_release);
+        state->Finished();
       };
       std::string output;
       bool too_long = false;
@@ -253,9 +263,10 @@ ProviderRun::ProviderRun(const std::vector<spec::AnalysisProvider>& providers,
 }
 
 ProviderRun::~ProviderRun() {
-  state_->cancelled.store(true);
   {
+    // Under mu: on_done is not running now, and is not called from here on.
     std::lock_guard lock(state_->mu);
+    state_->cancelled.store(true);
     for (exec::LocalProcessRunner* runner : state_->runners) runner->Wake();
   }
   for (std::thread& thread : commands_) thread.join();

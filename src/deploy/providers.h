@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -35,6 +36,10 @@ struct ProviderContext {
   // provider-command-I.log, I its index), replaced every interval; "" = discarded.
   std::filesystem::path log_dir;
   Duration default_timeout{5000};  // For providers without `timeout`.
+  // Called on a provider's thread when the last provider is done, unless the
+  // run was destroyed first (never after ~ProviderRun returns): e.g. to wake
+  // whoever polls done(). Must not block.
+  std::function<void()> on_done;
 };
 
 // What one provider measured, or why it could not.

@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "deploy/analysis.h"
@@ -151,6 +154,44 @@ TEST_F(ProviderRunTest, DestroyingARunStopsItsCommands) {
     EXPECT_FALSE(run.done());
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(ProviderRunTest, OnDoneIsCalledOnceWhenTheLastProviderEnds) {
+  std::vector<spec::AnalysisProvider> providers = {Command("fast", "echo '{\"a\": 1}'"),
+                                                   Command("later", "sleep 0.2; echo '{\"b\": 2}'")};
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  bool done_when_called = false;
+  ProviderRun* watched = nullptr;
+  context_.on_done = [&] {
+    std::lock_guard lock(mu);
+    ++calls;
+    done_when_called = watched && watched->done();
+    cv.notify_all();
+  };
+  {
+    std::unique_lock lock(mu);
+    ProviderRun run(providers, context_);
+    watched = &run;
+    // Woken by on_done, not by polling.
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return calls > 0; }));
+    EXPECT_TRUE(done_when_called);
+    EXPECT_EQ(run.results()[1].values, (reports::Metrics{{"later.b", 2}}));
+    lock.unlock();
+  }
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(ProviderRunTest, OnDoneIsNotCalledAfterTheRunIsDestroyed) {
+  std::vector<spec::AnalysisProvider> providers = {Command("slow", "sleep 30")};
+  std::atomic<int> calls{0};
+  context_.on_done = [&] { ++calls; };
+  {
+    ProviderRun run(providers, context_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(calls.load(), 0);
 }
 
 TEST_F(ProviderRunTest, PrometheusQueryThroughTheHttpApi) {

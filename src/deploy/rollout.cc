@@ -301,6 +301,11 @@ ProviderContext Controller::ProviderContextOf(const Active& release,
   context.cwd = dirs.code;
   context.log_dir = dirs.logs;
   context.default_timeout = timeout;
+  // Not under mu_ (a provider's thread calls it): a flag and a notification.
+  context.on_done = [this] {
+    provider_done_.store(true);
+    wake_.notify_all();
+  };
   auto ready_url = [&](int64_t id) -> std::optional<std::string> {
     for (const runtime::ReplicaStatus& replica : supervisor_->Replicas(id)) {
       if (replica.state == runtime::ReplicaState::kReady) {
