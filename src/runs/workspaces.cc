@@ -155,9 +155,10 @@ bool RunWorkspaces::ReadTestReport(size_t job, int attempt, const fs::path& work
     return false;
   }
   for (reports::TestCase& test : report->cases) {
-    test.message = masker_.Mask(test.message);
-    test.details = masker_.Mask(test.details);
-    test.name = masker_.Mask(test.name);
+    for (std::string* text : {&test.suite, &test.classname, &test.name, &test.message,
+                              &test.details}) {
+      *text = masker_.Mask(*text);
+    }
   }
   if (Status stored = store_.SetTestResults(job_id, report->cases); !stored) {
     warn(fmt::format("test report {}: {}", path, stored.error().message));
@@ -222,6 +223,13 @@ Status RunWorkspaces::CollectOutputs(size_t job, int attempt, const fs::path& wo
   int64_t total = 0;
   int64_t job_id = recorder_.job_id(job, attempt);
   for (const artifacts::WorkspaceFile& file : *files) {
+    // A path is stored and shown: one that holds a secret is left out.
+    if (std::string masked = masker_.Mask(file.path); masked != file.path) {
+      std::string warning = fmt::format("artifact {} not stored: its path holds a secret", masked);
+      (void)store_.AddJobWarning(job_id, warning);
+      notes_.JobMessage(job, attempt, "warning: " + warning);
+      continue;
+    }
     Result<std::string> digest = artifact_store_.Put(file.absolute);
     if (!digest) return Fail("cannot store artifact {}: {}", file.path, digest.error().message);
     records.push_back({job_id, file.path, file.size, *digest, file.mode});
@@ -245,15 +253,18 @@ Status RunWorkspaces::JudgeMetrics(size_t job, int attempt, const fs::path& work
   if (files->size() != 1) return Fail("metrics file {} is a directory", path);
   Result<std::string> text = ReadFileToString(files->front().absolute);
   if (!text) return Fail("metrics file {}: {}", path, text.error().message);
-  Result<reports::Metrics> metrics = reports::ParseMetrics(*text);
-  if (!metrics) return Fail("metrics file {}: {}", path, metrics.error().message);
+  Result<reports::Metrics> parsed = reports::ParseMetrics(*text);
+  if (!parsed) return Fail("metrics file {}: {}", path, masker_.Mask(parsed.error().message));
+  // Names are stored and shown: secrets in them are masked.
+  reports::Metrics metrics;
+  for (const auto& [name, value] : *parsed) metrics[masker_.Mask(name)] = value;
   int64_t job_id = recorder_.job_id(job, attempt);
-  if (Status stored = store_.SetJobMetrics(job_id, *metrics); !stored) return stored;
+  if (Status stored = store_.SetJobMetrics(job_id, metrics); !stored) return stored;
   std::string summary = "metrics:";
   size_t shown = 0;
-  for (const auto& [name, value] : *metrics) {
+  for (const auto& [name, value] : metrics) {
     if (++shown > 8) {
-      summary += fmt::format(" (and {} more: tauon show)", metrics->size() - 8);
+      summary += fmt::format(" (and {} more: tauon show)", metrics.size() - 8);
       break;
     }
     summary += fmt::format(" {}={}", name, reports::FormatMetric(value));
@@ -263,7 +274,7 @@ Status RunWorkspaces::JudgeMetrics(size_t job, int attempt, const fs::path& work
 
   std::optional<reports::Metrics> baseline;
   if (baseline_) baseline = artifacts::BaselineMetricsFor(*baseline_, plan_.jobs[job].name);
-  std::vector<reports::GateResult> gates = reports::EvaluateGates(spec.gates, *metrics, baseline);
+  std::vector<reports::GateResult> gates = reports::EvaluateGates(spec.gates, metrics, baseline);
   if (Status stored = store_.SetGateResults(job_id, gates); !stored) return stored;
   notes_.JobMessage(job, attempt,
                     baseline_ ? fmt::format("gates (baseline: {} version {}):", baseline_->name,

@@ -1,6 +1,7 @@
 # Secrets from --secrets FILE: exported to steps and services, and masked as
 # *** everywhere they could be written: live output, `tauon logs`, the log
-# files, the database (errors, test reports). Also their base64 form, a
+# files, the database (errors, test reports with their class names, metric
+# names; an artifact whose path holds one is not stored). Also their base64 form, a
 # secret printed in two halves with a flush in between, on stderr, and a
 # multi-line secret.
 source "$(dirname "$0")/lib.sh"
@@ -31,7 +32,7 @@ write "$REPO/report.xml" <<'EOF'
   <testcase classname="auth" name="uses the token">
     <failure message="bad token @TOKEN@">token was @TOKEN@</failure>
   </testcase>
-  <testcase classname="auth" name="ok"/>
+  <testcase classname="auth.@TOKEN@" name="ok"/>
 </testsuite>
 EOF
 write "$REPO/.tauon.yml" <<EOF
@@ -61,6 +62,14 @@ jobs:
       - name: no newline at the end
         run: printf 'last %s' "\$API_TOKEN"
     reports: { junit: junit.xml }
+  outputs:
+    steps:
+      - name: secrets in a metric's name and in an artifact's path
+        run: |
+          printf '{"score_%s": 1, "plain": 2}' "\$API_TOKEN" > metrics.json
+          mkdir -p out && echo data > "out/\$API_TOKEN.txt" && echo data > out/plain.txt
+    metrics: metrics.json
+    artifacts: [out/]
   probe:
     services:
       db:
@@ -100,6 +109,14 @@ expect_json "$JSON" 'job("leak")["failed_tests"][0]["message"]' "bad token ***"
 # The readiness command's output, shown in the job's error, is masked too.
 expect_json "$JSON" 'job("probe")["error"].endswith("probe saw ***")' true
 expect_contains "$JSON" '***' "show --json"
+
+# A secret in a test's class name, a metric's name or an artifact's path.
+expect_json "$JSON" '[t["classname"] for t in job("leak")["failed_tests"]]' '["auth"]'
+expect_json "$JSON" 'job("outputs")["metrics"]' '{"plain": 2.0, "score_***": 1.0}'
+expect_json "$JSON" '[a["path"] for a in job("outputs")["artifacts"]]' '["out/plain.txt"]'
+expect_contains "$LIVE" "warning: artifact out/***.txt not stored: its path holds a secret"
+expect_exit 0 tauon tests rank "$REPO" --json
+expect_contains "$OUT" "auth.***::ok"
 
 section "tauon logs and tauon show are masked"
 expect_exit 0 tauon logs "$RUN"
