@@ -115,7 +115,8 @@ void Dispatcher::Start(std::string public_url) {
   thread_ = std::thread([this] { Loop(); });
 }
 
-Result<std::vector<int64_t>> Dispatcher::Requeue(const std::vector<int64_t>& interrupted) {
+Result<std::vector<int64_t>> Dispatcher::Requeue(const std::vector<int64_t>& interrupted,
+                                                 bool stopped) {
   std::vector<int64_t> queued;
   if (options_.requeue_interrupted <= 0) return queued;
   Result<std::unique_ptr<store::Store>> store = store::Store::Open(layout_.database());
@@ -123,9 +124,10 @@ Result<std::vector<int64_t>> Dispatcher::Requeue(const std::vector<int64_t>& int
   for (int64_t id : interrupted) {
     Result<std::optional<store::RunRecord>> run = (*store)->GetRun(id);
     if (!run) return std::unexpected(run.error());
-    // Re-queued once already, or a `tauon run` whose repository the server
-    // does not know.
-    if (!*run || (*run)->trigger == "recovery" || (*run)->trigger == "local") continue;
+    // A `tauon run`, whose repository the server may not know; or, after a
+    // crash, re-queued once already.
+    if (!*run || (*run)->trigger == "local") continue;
+    if ((*run)->trigger == "recovery" && !stopped) continue;
     store::RunRecord again = **run;
     again.status = engine::RunStatus::kQueued;
     again.error.clear();
@@ -317,7 +319,7 @@ void Dispatcher::Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& w
       if (Status ok = store.InterruptRun(run_id, clock_.Now(), "interrupted: the server stopped");
           ok) {
         status = engine::RunStatus::kInterrupted;
-        if (Result<std::vector<int64_t>> again = Requeue({run_id}); !again) {
+        if (Result<std::vector<int64_t>> again = Requeue({run_id}, /*stopped=*/true); !again) {
           fmt::print(stderr, "tauon: run {}: {}\n", run_id, again.error().message);
         }
       }

@@ -80,7 +80,11 @@ class Dispatcher {
   void Loop();
   // On the run's own thread, with its job slots.
   void Execute(int64_t run_id, engine::JobSlots* slots, RunnerWaker& waker, TimePoint started_at);
-  Result<std::vector<int64_t>> Requeue(const std::vector<int64_t>& interrupted);
+  // Queues each interrupted run again, as a new run of its commit that reuses
+  // what succeeded. After a crash, a run already re-queued once is not (it
+  // may be what crashed the server); after a graceful stop (`stopped`), it is.
+  Result<std::vector<int64_t>> Requeue(const std::vector<int64_t>& interrupted,
+                                       bool stopped = false);
 
   const runs::DataLayout layout_;
   const DispatcherOptions options_;

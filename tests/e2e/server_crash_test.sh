@@ -296,9 +296,19 @@ stop_server
 show_json "$GRACEFUL_RUN"
 expect_json "$JSON" 'd["status"] in ("running", "interrupted")' true
 start_server --max-jobs 4
-wait_for 20 "the server idle after the graceful restart" idle_with "$SHA"
+# A second graceful restart while the re-queued run is going re-queues it
+# again (after a crash, a re-queued run is not re-queued twice).
+wait_for 10 "the re-queued run of the graceful round" eval \
+  "runs_json '' && jget \"\$BODY\" \"[r['id'] for r in d['runs'] if r['rerun_of'] == $GRACEFUL_RUN]\" | grep -q '[0-9]'"
+AGAIN=$(jget "$BODY" "[r['id'] for r in d['runs'] if r['rerun_of'] == $GRACEFUL_RUN][0]")
+wait_for 10 "run $AGAIN's slow step" test -s "$PIDS/$AGAIN"
+stop_server
+start_server --max-jobs 4
+wait_for 20 "the server idle after the graceful restarts" idle_with "$SHA"
 expect_eq interrupted "$(run_field "$GRACEFUL_RUN" 'd["status"]')" "run $GRACEFUL_RUN after a graceful restart"
+expect_eq interrupted "$(run_field "$AGAIN" 'd["status"]')" "run $AGAIN after a second graceful restart"
 runs_json ""
-expect_json "$BODY" "[r['status'] for r in d['runs'] if r['commit'] == '$SHA'][::-1]" '["interrupted", "success"]'
+expect_json "$BODY" "[r['status'] for r in d['runs'] if r['commit'] == '$SHA'][::-1]" '["interrupted", "interrupted", "success"]'
+expect_json "$BODY" "[(r['rerun_of'], r['trigger']) for r in d['runs'] if r['commit'] == '$SHA'][0]" "[$AGAIN, \"recovery\"]"
 stop_server
 wait_for 5 "no marker process left" no_process "$MARK-r"
