@@ -181,6 +181,13 @@ int main(int argc, char** argv) {
       return;
     }
     if (use_server()) {
+      if (logs_attempt || timestamps) {
+        fmt::print(stderr, "tauon: error: --attempt and --timestamps read the data directory: run "
+                           "tauon logs without --server (and $TAUON_SERVER) on the server's "
+                           "machine\n");
+        exit_code = kExitUsage;
+        return;
+      }
       remote([&](const tauon::cli::Remote& r) {
         return follow ? tauon::cli::RemoteFollowCommand(r, logs_run)
                       : tauon::cli::RemoteLogsCommand(r, logs_run, logs_selector);
@@ -188,13 +195,7 @@ int main(int argc, char** argv) {
       return;
     }
     if (follow) {
-      if (!use_server()) {
-        exit_code = tauon::cli::LocalFollowCommand(data_dir, logs_run);
-        return;
-      }
-      remote([&](const tauon::cli::Remote& r) {
-        return tauon::cli::RemoteFollowCommand(r, logs_run);
-      });
+      exit_code = tauon::cli::LocalFollowCommand(data_dir, logs_run);
       return;
     }
     exit_code = tauon::cli::LogsCommand(data_dir, logs_run, logs_selector,

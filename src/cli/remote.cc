@@ -231,6 +231,22 @@ int RemoteArtifactsCommand(const Remote& remote, const std::string& run, bool as
 int RemoteLogsCommand(const Remote& remote, const std::string& run, const std::string& job) {
   Result<std::string> id = RunId(remote, run);
   if (!id) return Failed(kExitUsage, "{}", id.error().message);
+  if (!job.empty()) {
+    Result<json> resource = CallApi(remote, "GET", "/api/v1/runs/" + *id);
+    if (!resource) return Failed(kExitFailed, "{}", resource.error().message);
+    std::vector<std::string> names;
+    for (const json& j : (*resource)["jobs"]) names.push_back(j["name"].get<std::string>());
+    if (std::find(names.begin(), names.end(), job) == names.end()) {
+      size_t slash = job.rfind('/');
+      if (slash != std::string::npos &&
+          std::find(names.begin(), names.end(), job.substr(0, slash)) != names.end()) {
+        return Failed(kExitUsage,
+                      "a step's log (JOB/STEP) is read from the data directory: run tauon logs "
+                      "without --server (and $TAUON_SERVER) on the server's machine");
+      }
+      return Failed(kExitUsage, "run {} has no job '{}' (jobs: {})", *id, job, Join(names, ", "));
+    }
+  }
   Result<json> logs = CallApi(remote, "GET", "/api/v1/runs/" + *id + "/logs");
   if (!logs) return Failed(kExitFailed, "{}", logs.error().message);
   EventPrinter printer(stdout, Style::For(stdout));

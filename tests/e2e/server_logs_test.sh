@@ -153,6 +153,16 @@ expect_http 200
 expect_eq "event: end" "$(grep '^event: ' "$BODY" | tail -n 1)" "the last event of a finished run's stream"
 expect_le "$(($(now_ms) - T0))" 5000 "ms to stream a finished run"
 
+section "tauon logs RUN [JOB] through the server"
+expect_exit 0 tauon_remote logs 1 talk
+expect_contains "$OUT" "first line of run 1"
+expect_exit 2 tauon_remote logs 1 nojob
+expect_contains "$ERR" "run 1 has no job 'nojob' (jobs: "
+expect_exit 2 tauon_remote logs 1 talk/1
+expect_contains "$ERR" "a step's log (JOB/STEP) is read from the data directory"
+TAUON_SERVER="$SERVER_URL" expect_exit 2 tauon logs 1 --timestamps
+expect_contains "$ERR" "--attempt and --timestamps read the data directory"
+
 section "following a queued run waits for it, then streams it"
 # Three slots: two runs waiting at their gate, then a third, then a fourth
 # that must wait for a slot.
