@@ -231,6 +231,7 @@ int Follow(const Remote& remote, const DeployOptions& options, json environment,
                     "background: tauon status {}",
                     release, options.timeout.count() / 1000, phase, options.environment);
     }
+    std::fflush(stdout);  // Progress shows as it happens, also through a pipe (CI logs).
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     Result<json> now = CallApi(remote, "GET", path);
     if (!now) return Failed(kExitFailed, "{}", now.error().message);

@@ -354,6 +354,16 @@ Result<int64_t> Controller::DeployLocked(const DeployRequest& request) {
     environment.name = request.environment;
     environment.repo = version->repo;
     environment.created_at = clock_.Now();
+    if (spec->port != 0) {
+      Result<std::vector<store::EnvironmentRecord>> all = store_->ListEnvironments();
+      if (!all) return std::unexpected(all.error());
+      for (const store::EnvironmentRecord& other : *all) {
+        if (other.port == spec->port) {
+          return Fail("environment '{}': port {} is the port of environment '{}'",
+                      environment.name, spec->port, other.name);
+        }
+      }
+    }
     Result<int> port =
         traffic_.Open(environment.name, fmt::format("{}:{}", listen_host_, spec->port));
     if (!port) {
@@ -381,6 +391,10 @@ Result<int64_t> Controller::DeployLocked(const DeployRequest& request) {
   Result<int64_t> id = store_->CreateRelease(release);
   if (!id) return std::unexpected(id.error());
   release.id = *id;
+  if (request.rollback_from != 0) {
+    Event(request.environment, request.rollback_from, "rollback",
+          fmt::format("to {} (asked by {})", label, request.who), request.who);
+  }
   Event(request.environment, release.id, "deploy",
         fmt::format("{} (commit {}), {} replica{}", label, commit, release.replicas,
                     release.replicas == 1 ? "" : "s"),

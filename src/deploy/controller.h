@@ -41,6 +41,9 @@ struct DeployRequest {
   std::string who;    // Recorded with the events.
   // A rollback: the release does not go on along the promotion chain.
   bool rollback = false;
+  // For a rollback: the release it rolls back from, which gets the
+  // "rollback" event once the request is accepted (0: none).
+  int64_t rollback_from = 0;
 };
 
 // The phases of a release on its way to serve all of its environment's traffic.

@@ -537,8 +537,7 @@ Result<int64_t> Controller::Rollback(const std::string& environment, const std::
       return Fail("environment '{}' has served no other version to roll back to", environment);
     }
   }
-  Event(environment, current->id, "rollback",
-        fmt::format("to {} (asked by {})", request.model, who), who);
+  request.rollback_from = current->id;  // Its event comes once the request is accepted.
   // Within a blue-green scale_down_delay the release before still runs: the
   // rollback is a switch back to it.
   for (const store::ReleaseRecord& release : *releases) {
@@ -558,6 +557,8 @@ Result<int64_t> Controller::Rollback(const std::string& environment, const std::
         });
     if (it != active_.end() && it->second.release.phase == "superseded" && ready &&
         draining_.erase({target->id, ""}) > 0) {
+      Event(environment, current->id, "rollback",
+            fmt::format("to {} (asked by {})", request.model, who), who);
       it->second.next.clear();  // A rollback stays where it is.
       GoLive(it->second,
              fmt::format("{}: switched back at once (its replicas were still running)",

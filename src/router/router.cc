@@ -212,7 +212,19 @@ Result<int> Router::Start(const std::string& address) {
     }
     endpoint = tcp::endpoint(ip, static_cast<uint16_t>(port));
   }
-  // One listening socket per thread on the same port (SO_REUSEPORT): the
+  // SO_REUSEPORT below would also let this router share a port that another
+  // one (of the same user) listens on, splitting that port's traffic between
+  // them: a plain bind first refuses a port in use, whoever holds it.
+  if (port != 0) {
+    asio::io_context io;
+    tcp::acceptor probe(io);
+    error_code error;
+    probe.open(endpoint.protocol(), error);
+    if (!error) probe.set_option(tcp::acceptor::reuse_address(true), error);
+    if (!error) probe.bind(endpoint, error);
+    if (error) return Fail("cannot listen on {}: {}", address, error.message());
+  }
+    // One listening socket per thread on the same port (SO_REUSEPORT): the
   // kernel spreads connections and no thread hands sockets to another.
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < impl_->thread_count; ++i) {

@@ -231,8 +231,13 @@ expect_exit 0 tauon models --json
 expect_json "$OUT" '[v["aliases"] for v in d]' '[["staging"], [], []]'
 expect_exit 0 tauon_remote rollback staging --to 2
 expect_contains "$OUT" "release 6 is live in staging: tiny@2"
+api_json /api/v1/environments/staging
+EVENTS_BEFORE=$(jget "$BODY" 'd["events"]')
 expect_exit 1 tauon_remote rollback staging --to 9
 expect_contains "$ERR" "model 'tiny' has no version 9"
+# A refused rollback changes nothing, not even the events.
+api_json /api/v1/environments/staging
+expect_json "$BODY" 'd["events"]' "$EVENTS_BEFORE"
 expect_exit 1 tauon_remote rollback nowhere
 expect_contains "$ERR" "no environment 'nowhere' (HTTP 404)"
 

@@ -111,6 +111,10 @@ expect_contains "$E2E_TMP/metrics.txt" "tauon_router_mirror_comparisons_total{en
 expect_contains "$E2E_TMP/metrics.txt" 'tauon_router_request_latency_seconds{environment="prod",release="stable",quantile="0.99"}'
 expect_match "$E2E_TMP/metrics.txt" '^tauon_router_request_duration_seconds_count\{environment="prod",release="stable"\} [0-9]+$'
 
+section "a second router cannot take over the port (it would split its traffic)"
+expect_exit 2 "$TAUON" router --listen "127.0.0.1:$ROUTER_PORT" --release "other=1:127.0.0.1:$S1"
+expect_contains "$ERR" "tauon: error: cannot listen on 127.0.0.1:$ROUTER_PORT: Address already in use"
+
 section "stops on SIGTERM"
 kill -TERM "$ROUTER_PID"
 wait_bg "$ROUTER_PID" 10
