@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <map>
 #include <thread>
 
 #include "api/resources.h"
+#include "artifacts/registry.h"
 #include "cli/commands.h"
 #include "http/client.h"
 #include "util/strings.h"
@@ -125,6 +127,10 @@ int DeployCommand(const Remote& remote, const DeployOptions& options) {
   if (options.rollback) {
     if (!options.to.empty()) body["to"] = options.to;
   } else {
+    // Malformed is a usage error, said before asking the server.
+    if (Result<artifacts::ModelRef> ref = artifacts::ParseModelRef(options.model); !ref) {
+      return Failed(kExitUsage, "{}", ref.error().message);
+    }
     body["model"] = options.model;
     if (!options.repo.empty()) body["repo"] = options.repo;
   }

@@ -495,7 +495,8 @@ int main(int argc, char** argv) {
   router_cmd->add_option("--idle-timeout", router_idle_timeout,
                          "Idle client connections are closed after this (default: 60s)");
   router_cmd->add_option("--max-body", router_options.router.max_request_body_bytes,
-                         "Largest request body in bytes (default: 16777216)");
+                         "Largest request body in bytes (default: 16777216)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   actions.emplace_back(router_cmd, [&] {
     for (auto [text, target] : {std::pair{&router_connect_timeout, &router_options.router.connect_timeout},
                                 std::pair{&router_read_timeout, &router_options.router.read_timeout},

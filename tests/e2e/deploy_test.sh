@@ -78,8 +78,8 @@ expect_contains "$OUT" "no environment 'staging'"
 section "deploys that cannot be done change nothing"
 expect_exit 1 tauon_remote deploy staging --model nosuch@1
 expect_contains "$ERR" "tauon: error: model 'nosuch' has no version 1 (HTTP 422)"
-OUT=$(tauon_remote deploy staging --model 'tiny@' 2>&1)
-expect_contains "$OUT" "invalid model 'tiny@'"
+expect_exit 2 tauon_remote deploy staging --model 'tiny@'
+expect_contains "$ERR" "tauon: error: invalid model 'tiny@': expected NAME, NAME@VERSION or NAME@ALIAS"
 OUT=$(tauon_remote deploy stagign --model tiny@1 2>&1)
 expect_contains "$OUT" "has no environment 'stagign' (did you mean 'staging'?) (environments: staging, production)"
 OUT=$(tauon_remote deploy staging --model tiny@1 --repo other 2>&1)

@@ -13,6 +13,8 @@ expect_exit 2 "$TAUON" router --release "stable=1:127.0.0.1:1" --read-timeout so
 expect_contains "$ERR" "tauon: error: invalid duration 'soon' (e.g. 500ms, 2s, 1m)"
 expect_exit 2 "$TAUON" router
 expect_contains "$ERR" "tauon: error: at least one --release is required"
+expect_exit 2 "$TAUON" router --release "stable=1:127.0.0.1:1" --max-body -5
+expect_contains "$ERR" "--max-body: Value -5 not in range 1 to"
 
 start_upstream s1; S1=$UPSTREAM_PORT
 start_upstream s2; S2=$UPSTREAM_PORT
