@@ -105,6 +105,25 @@ void Controller::GoLive(Active& active, const std::string& why, const std::strin
   const std::string label = active.version;
   const std::vector<spec::EnvironmentSpec> next = active.next;  // DeployLocked changes active_.
   const std::string from = release.environment;
+  // What the replaced release offered downstream and this one does not (a
+  // rollback offers nothing): an approval still waiting for it is withdrawn,
+  // or `tauon promote` there would ship the version just left behind here.
+  if (auto p = previous ? active_.find(*previous) : active_.end(); p != active_.end()) {
+    for (const spec::EnvironmentSpec& downstream : p->second.next) {
+      auto waiting = pending_.find(downstream.name);
+      bool offered_again = std::any_of(next.begin(), next.end(), [&](const auto& e) {
+        return e.name == downstream.name;
+      });
+      if (offered_again || waiting == pending_.end() || waiting->second != p->second.version) {
+        continue;
+      }
+      Event(downstream.name, std::nullopt, "withdrawn",
+            fmt::format("{} no longer serves {} ({} does): nothing waits for tauon promote {}",
+                        from, p->second.version, label, downstream.name));
+      pending_.erase(waiting);
+      (void)store_->ClearPendingPromotion(downstream.name);
+    }
+  }
   for (const spec::EnvironmentSpec& environment : next) {
     if (environment.approval == spec::Approval::kManual) {
       pending_[environment.name] = label;

@@ -229,6 +229,9 @@ expect_json "$BODY" '[(e["what"], e["release"]) for e in d["events"]][:5]' \
   '[["superseded", 4], ["alias", 5], ["live", 5], ["deploy", 5], ["rollback", 4]]'
 expect_exit 0 tauon models --json
 expect_json "$OUT" '[v["aliases"] for v in d]' '[["staging"], [], []]'
+# tiny@2 waited for approval in production; staging left it: so does production.
+expect_exit 1 tauon_remote promote production
+expect_contains "$ERR" "no environment 'production' (HTTP 404)"
 expect_exit 0 tauon_remote rollback staging --to 2
 expect_contains "$OUT" "release 6 is live in staging: tiny@2"
 api_json /api/v1/environments/staging
