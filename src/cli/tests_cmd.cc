@@ -160,8 +160,9 @@ void PrintRanking(const json& doc) {
   for (const json& ranked : doc.at("jobs")) {
     int runs = ranked.at("runs").get<int>();
     const json& tests = ranked.at("tests");
-    fmt::print("{}: {} tests, from {} run{} (attempts counted apart)\n",
-               ranked.at("job").get<std::string>(), tests.size(), runs, runs == 1 ? "" : "s");
+    fmt::print("{}: {} test{}, from {} run{} (attempts counted apart)\n",
+               ranked.at("job").get<std::string>(), tests.size(), tests.size() == 1 ? "" : "s",
+               runs, runs == 1 ? "" : "s");
     for (const json& test : tests) {
       fmt::print("{:>4}  {:<48} {:>7.3f}  {}\n", test.at("rank").get<int>(),
                  test.at("id").get<std::string>(), test.at("score").get<double>(),
