@@ -574,10 +574,16 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
   std::set<int> serving_ports;
   uint32_t total = 0;
   const std::vector<TrafficTarget> targets = Targets(environment.name);
-  for (const TrafficTarget& target : targets) total += target.weight;
+  // By version: two releases of one version (a redeploy as a canary) share it.
+  std::map<std::string, uint32_t> by_version;
   for (const TrafficTarget& target : targets) {
-    if (total > 0 && target.weight > 0)
-      out["weights"][target.version] = target.weight * 100 / total;
+    total += target.weight;
+    if (target.weight > 0) by_version[target.version] += target.weight;
+  }
+  for (const auto& [version, weight] : by_version) {
+    out["weights"][version] = weight * 100 / total;
+  }
+  for (const TrafficTarget& target : targets) {
     for (const TrafficTarget::Upstream& upstream : target.upstreams) {
       if (target.weight > 0) serving_ports.insert(upstream.port);
     }

@@ -127,6 +127,10 @@ expect_contains "$OUT" "release 5 promoted: it serves 100% of traffic"
 expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "clf@5"'
 expect_exit 0 tauon_remote deploy production --model clf@5 --no-wait
 wait_for 20 "the canary to start" environment_is 'd["phase"]' canary
+# Both releases serve clf@5: one entry with all of the traffic.
+wait_for 10 "both releases to serve" environment_is \
+  'len({r["release"] for r in d["replicas"] if r["serving"]})' 2
+expect_json "$BODY" 'd["weights"]' '{"clf@5": 100}'
 expect_exit 0 tauon_remote abort production
 expect_contains "$OUT" "release 6 rolled back: traffic is on the stable release"
 api_json /api/v1/environments/production
