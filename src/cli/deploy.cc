@@ -300,13 +300,14 @@ bool IsReplicaLogRef(const std::string& text) {
   return slash != std::string::npos && slash > 0 && slash + 1 < text.size();
 }
 
-int ReplicaLogsCommand(const Remote& remote, const std::string& ref) {
+int ReplicaLogsCommand(const Remote& remote, const std::string& ref, int64_t release) {
   const size_t slash = ref.find('/');
   const std::string environment = ref.substr(0, slash);
   const std::string replica = ref.substr(slash + 1);
   http::ClientRequest request;
   request.url = fmt::format("{}/api/v1/environments/{}/replicas/{}/logs", remote.url,
                             http::PercentEncode(environment), http::PercentEncode(replica));
+  if (release > 0) request.url += fmt::format("?release={}", release);
   request.headers.Set("Authorization", "Bearer " + remote.token);
   Result<http::ClientResponse> response = http::Fetch(request);
   if (!response) {

@@ -37,6 +37,7 @@ int RolloutCommand(const Remote& remote, const std::string& action, const Deploy
 
 // True for "ENV/REPLICA" (not a run id or 'last').
 bool IsReplicaLogRef(const std::string& text);
-int ReplicaLogsCommand(const Remote& remote, const std::string& ref);
+// `release`: that release's replica (e.g. one rolled back); 0: the current one.
+int ReplicaLogsCommand(const Remote& remote, const std::string& ref, int64_t release = 0);
 
 }  // namespace tauon::cli

@@ -1,7 +1,8 @@
 // tauon: CI/CD for AI models. Command-line parsing only; the commands live in
 // commands.cc.
-#include <CLI/CLI.hpp>
+#include <limits>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -161,6 +162,10 @@ int main(int argc, char** argv) {
   int logs_attempt = 0;
   logs_cmd->add_option("--attempt", logs_attempt, "Show this attempt of the jobs (default: latest)")
       ->check(CLI::Range(1, 1000));
+  int64_t logs_release = 0;
+  logs_cmd->add_option("--release", logs_release,
+                       "With ENV/REPLICA: that release's replica (default: the current release)")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
   auto logs_action = [&] {
     if (tauon::cli::IsReplicaLogRef(logs_run)) {
       if (follow || !logs_selector.empty() || logs_attempt || timestamps) {
@@ -170,8 +175,13 @@ int main(int argc, char** argv) {
         return;
       }
       remote([&](const tauon::cli::Remote& r) {
-        return tauon::cli::ReplicaLogsCommand(r, logs_run);
+        return tauon::cli::ReplicaLogsCommand(r, logs_run, logs_release);
       });
+      return;
+    }
+    if (logs_release) {
+      fmt::print(stderr, "tauon: error: --release goes with ENV/REPLICA (e.g. staging/r1)\n");
+      exit_code = kExitUsage;
       return;
     }
     if (follow && (!logs_selector.empty() || logs_attempt || timestamps)) {

@@ -109,6 +109,11 @@ expect_exit 1 tauon_remote deploy production --model clf@4 --timeout 60s
 expect_contains "$ERR" "release 4 failed: replica r"
 expect_contains "$ERR" "is crash-looping (3 restarts, last: exit code 1)"
 expect_contains "$(curl -fsS "http://127.0.0.1:$ENV_PORT/predict")" '"model": "clf@2"'
+# Why it crashed: the rolled-back release's replica log, by its id.
+expect_exit 0 tauon_remote logs production/r1 --release 4
+expect_contains "$OUT" "this model cannot load"
+expect_exit 2 tauon_remote logs 4 --release 4
+expect_contains "$ERR" "--release goes with ENV/REPLICA"
 
 section "promote and abort"
 expect_exit 1 tauon_remote promote production
