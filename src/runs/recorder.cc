@@ -152,6 +152,11 @@ void RunRecorder::JobMessage(size_t job, int attempt, std::string_view message) 
 }
 
 void RunRecorder::JobFinished(size_t job, int attempt, const engine::JobOutcome& outcome) {
+  // Why it failed, also in its notes: `tauon logs` shows it even when no
+  // step ran (a service never ready) or the steps say nothing (a timeout).
+  if (outcome.status != engine::JobStatus::kSuccess && !outcome.error.empty()) {
+    JobMessage(job, attempt, fmt::format("{}: {}", engine::Name(outcome.status), outcome.error));
+  }
   Batch();
   Check(store_.FinishJob(job_id(job, attempt), outcome.status, outcome.finished,
                          Millis(outcome.started, outcome.finished), outcome.error));

@@ -84,6 +84,9 @@ show_json last
 expect_json "$JSON" 'job("job-timeout")["status"]' failed
 expect_json "$JSON" 'job("job-timeout")["error"] in ("the job timed out after 1s", "the job timed out after 1.0s")' true
 expect_json "$JSON" 'step("job-timeout", 0)["status"], step("job-timeout", 1)["status"]' '["success", "failed"]'
+# Why, in the job's notes too: `tauon logs` says it, not only `tauon show`.
+expect_exit 0 tauon logs last job-timeout
+expect_match "$OUT" "^failed: the job timed out after 1(\\.0)?s$" "the job's notes"
 
 section "a timed out step with continue_on_error"
 expect_exit 0 tauon run --job tolerated-timeout
