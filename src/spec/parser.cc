@@ -809,7 +809,15 @@ std::expected<Pipeline, std::vector<Diagnostic>> ParsePipeline(std::string_view 
   std::vector<Diagnostic> errors;
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(source));
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(source));
+    if (documents.size() > 1) {
+      const YAML::Mark mark = documents[1].Mark();
+      errors.push_back({{mark.line + 1, mark.column + 1},
+                        "a second YAML document: a pipeline file holds one (remove the '---' "
+                        "before this line, or what follows it)"});
+      return std::unexpected(std::move(errors));
+    }
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::Exception& e) {
     std::string message = e.msg;
     if (!message.empty()) message[0] = static_cast<char>(tolower(message[0]));

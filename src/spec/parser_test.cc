@@ -829,6 +829,17 @@ TEST(ParserTest, YamlErrorAtTheEndOfTheFile) {
             ".tauon.yml:4:1: invalid YAML: end of sequence flow not found\n");
 }
 
+TEST(ParserTest, ASecondYamlDocumentIsAnError) {
+  // yaml-cpp's Load() would read the first document and drop the rest unseen.
+  EXPECT_EQ(Formatted("jobs:\n  a:\n    steps: [{run: x}]\n---\njobs: {}\n"),
+            ".tauon.yml:5:1: a second YAML document: a pipeline file holds one (remove the "
+            "'---' before this line, or what follows it)\n"
+            "    jobs: {}\n"
+            "    ^\n");
+  // A leading '---' starts the one document.
+  EXPECT_EQ(Formatted("---\njobs:\n  a:\n    steps: [{run: x}]\n"), "valid");
+}
+
 TEST(ParserTest, YamlTabIndentation) {
   EXPECT_EQ(Formatted("jobs:\n\ta:\n"),
             ".tauon.yml:2:3: invalid YAML: illegal map value\n"
