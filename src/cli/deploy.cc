@@ -53,8 +53,11 @@ void PrintDetail(const json& environment) {
   }
   if (environment.contains("step")) {
     const json& step = environment["step"];
-    fmt::print("canary      step {} of {}: {}% of traffic since {}\n", Text(step["index"]),
-               Text(step["of"]), Text(step["weight"]), Text(step["since"]));
+    fmt::print("canary      step {} of {}: {}% of traffic since {}{}\n", Text(step["index"]),
+               Text(step["of"]), Text(step["weight"]), Text(step["since"]),
+               step.value("waits_for_promote", false)
+                   ? fmt::format("; waits for tauon promote {}", Text(environment["environment"]))
+                   : "");
   }
 
   fmt::print("\n{:<8} {:>7}  {:<24} {:<9} {:>7} {:>6} {:>8}  {}\n", "REPLICA", "RELEASE", "VERSION",
@@ -187,6 +190,9 @@ int Follow(const Remote& remote, const DeployOptions& options, json environment,
       const json& step = environment["step"];
       std::string line = fmt::format("canary step {} of {}: {}% of traffic", Text(step["index"]),
                                      Text(step["of"]), Text(step["weight"]));
+      if (step.value("waits_for_promote", false)) {
+        line += fmt::format(" (waits for tauon promote {})", options.environment);
+      }
       if (!environment["analysis"].empty() && environment["analysis"][0]["release"] == release) {
         const json& last = environment["analysis"][0];
         line += fmt::format(", analysis interval {} {}", Text(last["interval"]), Text(last["verdict"]));

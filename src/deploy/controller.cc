@@ -540,7 +540,10 @@ nlohmann::json Controller::EnvironmentJson(const store::EnvironmentRecord& envir
         out["step"] = {{"index", release.step + 1},
                        {"of", release.settings.canary->steps.size()},
                        {"weight", release.settings.canary->steps[release.step].weight},
-                       {"since", FormatTime(release.step_started)}};
+                       {"since", FormatTime(release.step_started)},
+                       // A step without `pause` goes on only on `tauon promote`.
+                       {"waits_for_promote",
+                        !release.settings.canary->steps[release.step].pause.has_value()}};
       }
     }
   }

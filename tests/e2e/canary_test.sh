@@ -125,7 +125,7 @@ environment_is() {  # environment_is EXPR VALUE: the environment's EXPR prints V
 }
 wait_for 20 "the canary's second step" environment_is 'd.get("step", {}).get("index")' 2
 OUT=$(tauon_remote status production 2>&1)
-expect_match "$OUT" '^canary +step 2 of 2: 60% of traffic since ' "status shows the step"
+expect_match "$OUT" '^canary +step 2 of 2: 60% of traffic since .*; waits for tauon promote production$' "status shows the step, and that it waits"
 expect_match "$OUT" '^weights +clf@2 40%, clf@5 60%$' "status shows both weights"
 expect_exit 0 tauon_remote promote production
 expect_contains "$OUT" "release 5 promoted: it serves 100% of traffic"
