@@ -84,6 +84,13 @@ Controller::Controller(std::filesystem::path data_dir, const Clock& clock, Traff
   });
 }
 
+std::optional<std::string> Controller::WaitingForApproval(const std::string& environment) {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(environment);
+  if (it == pending_.end()) return std::nullopt;
+  return it->second;
+}
+
 void Controller::SetPublicUrl(std::string url) {
   std::lock_guard lock(mu_);
   public_url_ = std::move(url);

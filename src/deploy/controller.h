@@ -80,6 +80,8 @@ class Controller {
   // The environment resource (docs/api.md#environments); nullopt if unknown.
   Result<std::optional<nlohmann::json>> Environment(const std::string& name);
   Result<nlohmann::json> Environments();
+  // The version waiting for `tauon promote ENVIRONMENT` (approval: manual), if any.
+  std::optional<std::string> WaitingForApproval(const std::string& environment);
   // The log file of replica `replica` ("r1") of the environment's current
   // release (or of `release_id`).
   Result<std::filesystem::path> ReplicaLog(const std::string& environment,

@@ -53,6 +53,11 @@ Response DeployApi::Environment(const Request& request) {
   Result<std::optional<json>> environment = controller_.Environment(name);
   if (!environment) return Response::Error(500, environment.error().message);
   if (!*environment) {
+    if (std::optional<std::string> waiting = controller_.WaitingForApproval(name)) {
+      return Response::Error(404, fmt::format("no environment '{}' yet: {} waits for its "
+                                              "approval (tauon promote {} deploys it)",
+                                              name, *waiting, name));
+    }
     return Response::Error(404, fmt::format("no environment '{}' (deploy to it first: tauon "
                                             "deploy {} --model NAME@VERSION)",
                                             name, name));

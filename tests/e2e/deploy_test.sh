@@ -113,6 +113,9 @@ expect_contains "$seen" '"replica": "r2"'
 expect_contains "$seen" '"model": "tiny@1"'
 OUT=$(tauon_remote status 2>&1)
 expect_match "$OUT" "^staging +http://127.0.0.1:$ENV_PORT +tiny@1 +1  live +2/2" "status line"
+# production (after: staging, approval: manual) has no release yet, but a version waiting.
+expect_exit 1 tauon_remote status production
+expect_contains "$ERR" "no environment 'production' yet: tiny@1 waits for its approval (tauon promote production deploys it) (HTTP 404)"
 
 section "the release's files are read-only"
 # (root may write anyway: the mode bits are what is checked)
