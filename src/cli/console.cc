@@ -260,6 +260,8 @@ std::string RenderRun(const nlohmann::json& run, const Style& style, bool detail
     }
     out += "\n";
   }
+  // A run that failed before its jobs were planned (its error says why) has no table.
+  if (run["jobs"].empty()) return out;
   size_t width = 4;
   for (const auto& job : run["jobs"]) width = std::max(width, Text(job["name"]).size());
   width = std::min(width + 2, size_t{48});
