@@ -354,6 +354,11 @@ int RunsCommand(const RunsOptions& options) {
       return kExitUsage;
     }
   }
+  std::error_code ec;
+  if (fs::exists(options.data_dir, ec) && !fs::is_directory(options.data_dir, ec)) {
+    PrintError("--data-dir {} is not a directory", options.data_dir.string());
+    return kExitUsage;
+  }
   if (!fs::exists(runs::DataLayout(options.data_dir).database())) {
     // Nothing has run here yet: an empty list, not an error.
     if (options.json) {

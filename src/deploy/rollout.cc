@@ -543,6 +543,10 @@ Result<int64_t> Controller::Rollback(const std::string& environment, const std::
   const store::ReleaseRecord* target = nullptr;
   if (!to.empty()) {
     request.model = to.find('@') == std::string::npos ? current->model + "@" + to : to;
+    if (request.model == fmt::format("{}@{}", current->model, current->version)) {
+      return Fail("'{}' already serves {} (release {}): nothing to roll back to", environment,
+                  request.model, current->id);
+    }
   } else {
     // The newest release before the current one that served, of another version.
     for (const store::ReleaseRecord& release : *releases) {

@@ -30,6 +30,9 @@ expect_exit 2 tauon runs --bogus
 expect_exit 2 tauon run -j 0
 expect_exit 2 tauon run -j many
 expect_exit 2 tauon runs -n 0
+touch "$E2E_TMP/a-file"
+expect_exit 2 "$TAUON" runs --data-dir "$E2E_TMP/a-file"
+expect_contains "$ERR" "tauon: error: --data-dir $E2E_TMP/a-file is not a directory"
 expect_exit 2 tauon show
 expect_exit 2 tauon logs
 expect_exit 2 tauon artifacts

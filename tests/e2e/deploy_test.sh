@@ -241,6 +241,8 @@ api_json /api/v1/environments/staging
 EVENTS_BEFORE=$(jget "$BODY" 'd["events"]')
 expect_exit 1 tauon_remote rollback staging --to 9
 expect_contains "$ERR" "model 'tiny' has no version 9"
+expect_exit 1 tauon_remote rollback staging --to 2
+expect_contains "$ERR" "'staging' already serves tiny@2 (release 6): nothing to roll back to (HTTP 409)"
 # A refused rollback changes nothing, not even the events.
 api_json /api/v1/environments/staging
 expect_json "$BODY" 'd["events"]' "$EVENTS_BEFORE"
