@@ -97,12 +97,18 @@ export function render(main, params) {
         `${run.pipeline ? `pipeline ${run.pipeline} · ` : ''}${run.event} · created `, h('span', { title: localTime(run.created_at) }, ago(run.created_at)),
         ` · duration ${elapsed(run)}`),
       run.error ? h('div', { class: 'error' }, run.error) : null);
+    // The buttons are replaced only when they change: the header is drawn
+    // again every poll, and a click across a redraw would be lost.
+    const rerunFailed = run.jobs.some((job) => job.status === 'success') && run.status !== 'success';
+    const key = isTerminal(run.status) ? `ended ${rerunFailed}` : 'running';
+    if (actions.dataset.key === key) return;
+    actions.dataset.key = key;
     const buttons = [];
     if (!isTerminal(run.status)) {
       buttons.push(h('button', { class: 'danger', id: 'cancel', onclick: cancel }, 'Cancel'));
     } else {
       buttons.push(h('button', { id: 'rerun', onclick: () => rerun(false) }, 'Rerun'));
-      if (run.jobs.some((job) => job.status === 'success') && run.status !== 'success') {
+      if (rerunFailed) {
         buttons.push(h('button', { id: 'rerun-failed', onclick: () => rerun(true) }, 'Rerun failed jobs'));
       }
     }
