@@ -407,9 +407,7 @@ int LogsCommand(const fs::path& data_dir, const std::string& run, const std::str
   const nlohmann::json* resource = &*loaded.run;
   const nlohmann::json& jobs = (*resource)["jobs"];
   auto job_matches = [](const nlohmann::json& job, std::string_view name) {
-    std::string job_name = job["name"].get<std::string>();
-    return job_name == name || (job_name.starts_with(name) &&
-                                std::string_view(job_name).substr(name.size()).starts_with(" ("));
+    return JobNameMatches(job["name"].get<std::string>(), name);
   };
   std::string job_filter = selector, step_filter;
   bool found = selector.empty();

@@ -28,6 +28,14 @@ int Failed(int code, fmt::format_string<Args...> format, Args&&... args) {
   return code;
 }
 
+// Whether `selector` (a JOB argument) names the job `job_name`: its whole
+// name, or its base name, which stands for each of its matrix expansions
+// ("build" for "build (lang=en)").
+inline bool JobNameMatches(std::string_view job_name, std::string_view selector) {
+  return job_name == selector ||
+         (job_name.starts_with(selector) && job_name.substr(selector.size()).starts_with(" ("));
+}
+
 struct RunOptions {
   std::filesystem::path dir = ".";
   std::filesystem::path data_dir = ".tauon";

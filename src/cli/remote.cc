@@ -236,10 +236,13 @@ int RemoteLogsCommand(const Remote& remote, const std::string& run, const std::s
     if (!resource) return Failed(kExitFailed, "{}", resource.error().message);
     std::vector<std::string> names;
     for (const json& j : (*resource)["jobs"]) names.push_back(j["name"].get<std::string>());
-    if (std::find(names.begin(), names.end(), job) == names.end()) {
+    auto named = [&](std::string_view selector) {
+      return std::any_of(names.begin(), names.end(),
+                         [&](const std::string& name) { return JobNameMatches(name, selector); });
+    };
+    if (!named(job)) {
       size_t slash = job.rfind('/');
-      if (slash != std::string::npos &&
-          std::find(names.begin(), names.end(), job.substr(0, slash)) != names.end()) {
+      if (slash != std::string::npos && named(std::string_view(job).substr(0, slash))) {
         return Failed(kExitUsage,
                       "a step's log (JOB/STEP) is read from the data directory: run tauon logs "
                       "without --server (and $TAUON_SERVER) on the server's machine");
@@ -251,7 +254,7 @@ int RemoteLogsCommand(const Remote& remote, const std::string& run, const std::s
   if (!logs) return Failed(kExitFailed, "{}", logs.error().message);
   EventPrinter printer(stdout, Style::For(stdout));
   for (const json& event : (*logs)["events"]) {
-    if (!job.empty() && event["data"].value("job", "") != job) continue;
+    if (!job.empty() && !JobNameMatches(event["data"].value("job", ""), job)) continue;
     printer.Print(event["type"].get<std::string>(), event["data"]);
   }
   return kExitOk;

@@ -26,6 +26,10 @@ jobs:
   lint:
     steps:
       - run: test ! -e lint-broken
+  echo:
+    matrix: { n: [1, 2] }
+    steps:
+      - run: echo "echo \${{ matrix.n }}"
 YML
 commit_all "flaky tests"
 push
@@ -142,6 +146,14 @@ expect_exit 1 tauon_remote tests rank nope
 expect_contains "$ERR" "no repository named 'nope' (HTTP 404)"
 expect_exit 1 tauon_remote tests flaky nope
 expect_contains "$ERR" "no repository named 'nope' (HTTP 404)"
+
+section "tauon logs RUN JOB --server: a base name stands for its matrix expansions, as locally"
+expect_exit 0 tauon_remote logs 1 echo
+expect_contains "$OUT" "echo 1"
+expect_contains "$OUT" "echo 2"
+expect_not_contains "$OUT" "lint"
+expect_exit 0 tauon logs 1 echo
+expect_contains "$OUT" "echo 2"
 
 section "errors"
 api GET /api/v1/repos/nope/flaky-tests
