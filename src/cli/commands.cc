@@ -35,8 +35,18 @@ void PrintBlock(const std::string& text) {
 }
 
 
+// A --data-dir that exists but is a file.
+Status CheckNotAFile(const fs::path& data_dir) {
+  std::error_code ec;
+  if (fs::exists(data_dir, ec) && !fs::is_directory(data_dir, ec)) {
+    return Fail("--data-dir {} is not a directory", data_dir.string());
+  }
+  return Ok();
+}
+
 // The store of an existing data directory; read-only commands never create one.
 Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& data_dir) {
+  if (Status checked = CheckNotAFile(data_dir); !checked) return std::unexpected(checked.error());
   runs::DataLayout layout(data_dir);
   if (!fs::exists(layout.database())) {
     return Fail("no runs recorded in {} (run 'tauon run' first, or pass --data-dir)",
@@ -354,9 +364,8 @@ int RunsCommand(const RunsOptions& options) {
       return kExitUsage;
     }
   }
-  std::error_code ec;
-  if (fs::exists(options.data_dir, ec) && !fs::is_directory(options.data_dir, ec)) {
-    PrintError("--data-dir {} is not a directory", options.data_dir.string());
+  if (Status checked = CheckNotAFile(options.data_dir); !checked) {
+    PrintError("{}", checked.error().message);
     return kExitUsage;
   }
   if (!fs::exists(runs::DataLayout(options.data_dir).database())) {

@@ -33,6 +33,8 @@ expect_exit 2 tauon runs -n 0
 touch "$E2E_TMP/a-file"
 expect_exit 2 "$TAUON" runs --data-dir "$E2E_TMP/a-file"
 expect_contains "$ERR" "tauon: error: --data-dir $E2E_TMP/a-file is not a directory"
+expect_exit 1 "$TAUON" show last --data-dir "$E2E_TMP/a-file"
+expect_contains "$ERR" "tauon: error: --data-dir $E2E_TMP/a-file is not a directory"
 expect_exit 2 tauon show
 expect_exit 2 tauon logs
 expect_exit 2 tauon artifacts
